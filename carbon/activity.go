@@ -1,0 +1,161 @@
+package carbon
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MaxAttributeLen is the longest attribute value, in bytes, that an Activity
+// may carry.
+const MaxAttributeLen = 1024
+
+// Activity is what a partner reports: one low-carbon action by one user. Its
+// ID is the partner's own event ID, unique per partner, and is the handle that
+// makes crediting idempotent: the same (Partner, ID) is credited once, ever.
+//
+// Quantities are the measured inputs a methodology reads ("orders": 1 order,
+// "distance": 6.4 km); Attributes are the categorical ones ("category":
+// "phone", "condition": "good"). The maps are not copied by carbonkit's
+// functions that read an Activity, and must not be modified while one of them
+// runs.
+type Activity struct {
+	ID         string              `json:"id"`
+	Partner    PartnerID           `json:"partner"`
+	User       UserID              `json:"user"`
+	Scenario   Scenario            `json:"scenario"`
+	OccurredAt time.Time           `json:"occurred_at"`
+	Region     Region              `json:"region"`
+	Quantities map[string]Quantity `json:"quantities,omitempty"`
+	Attributes map[string]string   `json:"attributes,omitempty"`
+}
+
+// Quantity returns the named quantity and whether it is present.
+func (a Activity) Quantity(name string) (Quantity, bool) {
+	q, ok := a.Quantities[name]
+	return q, ok
+}
+
+// Attribute returns the named attribute and whether it is present.
+func (a Activity) Attribute(name string) (string, bool) {
+	v, ok := a.Attributes[name]
+	return v, ok
+}
+
+// Validate checks every field and returns nil or a *ValidationError naming every
+// problem found, in a stable order (not just the first). The error matches
+// ErrInvalidActivity, and also each problem's own sentinel (ErrInvalidID,
+// ErrMissing, ErrUnknownRegion, ErrUnknownUnit, ErrNegative, ErrTooLong,
+// ErrMalformedText).
+func (a Activity) Validate() error {
+	var v ValidationError
+	v.check("id", ValidateID("activity", a.ID))
+	v.check("partner", a.Partner.Validate())
+	v.check("user", a.User.Validate())
+	v.check("scenario", a.Scenario.Validate())
+	if a.OccurredAt.IsZero() {
+		v.add("occurred_at", ErrMissing, "time is zero")
+	}
+	switch {
+	case a.Region == "":
+		v.add("region", ErrMissing, "region is empty")
+	case !a.Region.Valid():
+		v.add("region", ErrUnknownRegion, fmt.Sprintf("%q is not an ISO 3166-2:CN province-level code", string(a.Region)))
+	}
+	for _, name := range sortedKeys(a.Quantities) {
+		q, field := a.Quantities[name], "quantities["+name+"]"
+		if err := ValidateID("quantity name", name); err != nil {
+			v.check(field, err)
+			continue
+		}
+		switch {
+		case !q.IsValid():
+			v.add(field, ErrUnknownUnit, fmt.Sprintf("unit %q is not defined", string(q.unit)))
+		case q.IsNegative():
+			v.add(field, ErrNegative, fmt.Sprintf("%s is negative", q))
+		}
+	}
+	for _, name := range sortedKeys(a.Attributes) {
+		val, field := a.Attributes[name], "attributes["+name+"]"
+		if err := ValidateID("attribute name", name); err != nil {
+			v.check(field, err)
+			continue
+		}
+		switch {
+		case len(val) > MaxAttributeLen:
+			v.add(field, ErrTooLong, fmt.Sprintf("value is %d bytes, more than %d", len(val), MaxAttributeLen))
+		case !utf8.ValidString(val):
+			v.add(field, ErrMalformedText, "value is not valid UTF-8")
+		}
+	}
+	if len(v.Problems) == 0 {
+		return nil
+	}
+	return &v
+}
+
+// Problem is one thing wrong with a value under validation.
+type Problem struct {
+	Field string // the field, as named in JSON: "region", "quantities[distance]"
+	Err   error  // a sentinel of this package or an error wrapping one
+	Msg   string // what was wrong with the value
+}
+
+// String formats the problem as "field: message".
+func (p Problem) String() string { return p.Field + ": " + p.Msg }
+
+// ValidationError lists every problem found in one value. It matches
+// ErrInvalidActivity and each problem's sentinel.
+type ValidationError struct {
+	Problems []Problem
+}
+
+// Error lists the problems, separated by semicolons.
+func (e *ValidationError) Error() string {
+	parts := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		parts[i] = p.String()
+	}
+	return "carbon: invalid activity: " + strings.Join(parts, "; ")
+}
+
+// Is matches ErrInvalidActivity.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalidActivity }
+
+// Unwrap returns each problem's error, so errors.Is finds their sentinels.
+func (e *ValidationError) Unwrap() []error {
+	out := make([]error, len(e.Problems))
+	for i, p := range e.Problems {
+		out[i] = p.Err
+	}
+	return out
+}
+
+func (e *ValidationError) add(field string, err error, msg string) {
+	e.Problems = append(e.Problems, Problem{Field: field, Err: err, Msg: msg})
+}
+
+func (e *ValidationError) check(field string, err error) {
+	if err == nil {
+		return
+	}
+	msg := err.Error()
+	if ie, ok := err.(*IDError); ok {
+		msg = ie.Reason
+		if ie.ID != "" {
+			msg = fmt.Sprintf("%q %s", ie.ID, ie.Reason)
+		}
+	}
+	e.add(field, err, msg)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
