@@ -149,15 +149,16 @@ func (q *Quantity) UnmarshalText(b []byte) error {
 }
 
 // splitNumber splits s into its number and unit parts: at its last run of
-// spaces when it has one ("3.2 km"), otherwise where the leading run of number
-// characters ends ("3.2km").
+// spaces when it has one ("3.2 km"), otherwise where the first letter starts
+// ("3.2km"), so that "1,5kg" is reported as a malformed number rather than an
+// unknown unit.
 func splitNumber(s string) (num, rest string) {
 	s = strings.TrimSpace(s)
 	if i := strings.LastIndexAny(s, " \t"); i >= 0 {
 		return strings.TrimSpace(s[:i]), s[i+1:]
 	}
 	i := 0
-	for i < len(s) && strings.IndexByte("0123456789.+-", s[i]) >= 0 {
+	for i < len(s) && !isLetter(s[i]) {
 		i++
 	}
 	return s[:i], s[i:]
@@ -187,3 +188,5 @@ func parseNumber(fn, input, num string) (decimal.Decimal, error) {
 		return decimal.Decimal{}, &ParseError{Func: fn, Input: input, Err: ErrMalformedNumber}
 	}
 }
+
+func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }

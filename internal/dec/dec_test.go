@@ -1,0 +1,95 @@
+package dec_test
+
+import (
+	"math"
+	"math/big"
+	"strings"
+	"testing"
+
+	"github.com/carbonkit/carbonkit/internal/dec"
+	"github.com/carbonkit/carbonkit/internal/nofloat"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+)
+
+func TestParse(t *testing.T) {
+	ok := map[string]string{
+		"12": "12", "-0.5": "-0.5", "+3.": "3", ".25": "0.25", "0000.5": "0.5",
+		"1.500": "1.5", "-0": "0", "100": "100",
+	}
+	for in, want := range ok {
+		v, err := dec.Parse(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, dec.Format(v), in)
+	}
+	bad := map[string]error{
+		"": dec.ErrSyntax, ".": dec.ErrSyntax, "-": dec.ErrSyntax, "1e3": dec.ErrSyntax,
+		"1 000": dec.ErrSyntax, "1_000": dec.ErrSyntax, "1.2.3": dec.ErrSyntax, "0x1": dec.ErrSyntax,
+		"NaN": dec.ErrNotFinite, "-inf": dec.ErrNotFinite, "Infinity": dec.ErrNotFinite,
+		strings.Repeat("9", dec.MaxDigits+1):       dec.ErrTooLong,
+		"0." + strings.Repeat("0", dec.MaxDigits+1): dec.ErrTooLong,
+	}
+	for in, want := range bad {
+		_, err := dec.Parse(in)
+		require.ErrorIs(t, err, want, in)
+	}
+	_, err := dec.Parse(strings.Repeat("0", 2*dec.MaxDigits) + "1")
+	require.NoError(t, err, "leading zeros do not count towards MaxDigits")
+}
+
+func TestFormat(t *testing.T) {
+	tests := []struct {
+		d    decimal.Decimal
+		want string
+	}{
+		{decimal.New(15, -1), "1.5"},
+		{decimal.New(1500, -3), "1.5"},
+		{decimal.New(15, 2), "1500"},
+		{decimal.New(-2, -3), "-0.002"},
+		{decimal.New(0, -5), "0"},
+		{decimal.New(0, 5), "0"},
+		{decimal.New(123, -3), "0.123"},
+		{decimal.New(1230, -1), "123"},
+		{decimal.Decimal{}, "0"},
+	}
+	for _, tt := range tests {
+		require.Equal(t, tt.want, dec.Format(tt.d))
+	}
+}
+
+func TestRoundAndInt64(t *testing.T) {
+	v := decimal.New(-25, -1) // -2.5
+	for m, want := range map[dec.Mode]int64{dec.TowardZero: -2, dec.AwayFromZero: -3, dec.HalfEven: -2} {
+		got, ok := dec.Int64(v, m)
+		require.True(t, ok)
+		require.Equal(t, want, got, "mode %d", m)
+	}
+	_, ok := dec.Int64(v, dec.Mode(0))
+	require.False(t, ok)
+	_, ok = dec.Round(v, 0, dec.Mode(9))
+	require.False(t, ok)
+	_, ok = dec.Int64(decimal.NewFromInt(math.MaxInt64).Add(decimal.NewFromInt(1)), dec.TowardZero)
+	require.False(t, ok)
+}
+
+func TestFromRat(t *testing.T) {
+	v, ok := dec.FromRat(big.NewRat(3, 8))
+	require.True(t, ok)
+	require.Equal(t, "0.375", dec.Format(v))
+	v, ok = dec.FromRat(big.NewRat(-7, 20))
+	require.True(t, ok)
+	require.Equal(t, "-0.35", dec.Format(v))
+	v, ok = dec.FromRat(big.NewRat(12, 1))
+	require.True(t, ok)
+	require.Equal(t, "12", dec.Format(v))
+	_, ok = dec.FromRat(big.NewRat(1, 3))
+	require.False(t, ok)
+	_, ok = dec.FromRat(big.NewRat(1, 24))
+	require.False(t, ok)
+}
+
+func TestNoFloat(t *testing.T) {
+	found, err := nofloat.Check(".")
+	require.NoError(t, err)
+	require.Empty(t, found)
+}
