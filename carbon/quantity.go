@@ -2,6 +2,8 @@ package carbon
 
 import (
 	"errors"
+	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/carbonkit/carbonkit/internal/dec"
@@ -73,10 +75,18 @@ func (q Quantity) In(u Unit) (decimal.Decimal, error) {
 	if q.unit == u && u.Valid() {
 		return q.value, nil
 	}
-	r, err := ratio(q.unit, u)
+	from, to, err := ratio(q.unit, u)
 	if err != nil {
 		return decimal.Decimal{}, err
 	}
+	// Fast paths: a whole multiple, or a power of ten, is exact in decimal.
+	if from%to == 0 {
+		return q.value.Mul(decimal.NewFromInt(from / to)), nil
+	}
+	if k := to / from; to%from == 0 && isPow10(k) {
+		return q.value.Shift(-int32(len(strconv.FormatInt(k, 10)) - 1)), nil
+	}
+	r := big.NewRat(from, to)
 	v, ok := dec.FromRat(r.Mul(q.value.Rat(), r))
 	if !ok {
 		return decimal.Decimal{}, &ConversionError{From: q.unit, To: u, Err: ErrInexact}
@@ -107,10 +117,11 @@ func (q Quantity) Mass() (Mass, error) {
 // equal, +1 if q > r. Quantities of different dimensions do not compare: the
 // error matches ErrDimensionMismatch.
 func (q Quantity) Cmp(r Quantity) (int, error) {
-	k, err := ratio(r.unit, q.unit)
+	from, to, err := ratio(r.unit, q.unit)
 	if err != nil {
 		return 0, err
 	}
+	k := big.NewRat(from, to)
 	return q.value.Rat().Cmp(k.Mul(r.value.Rat(), k)), nil
 }
 
@@ -190,3 +201,10 @@ func parseNumber(fn, input, num string) (decimal.Decimal, error) {
 }
 
 func isLetter(c byte) bool { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') }
+
+func isPow10(n int64) bool {
+	for n >= 10 && n%10 == 0 {
+		n /= 10
+	}
+	return n == 1
+}

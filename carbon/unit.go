@@ -1,9 +1,6 @@
 package carbon
 
-import (
-	"fmt"
-	"math/big"
-)
+import "fmt"
 
 // Dimension is what a unit measures. The zero value is DimUnknown.
 type Dimension uint8
@@ -165,9 +162,9 @@ func (u *Unit) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// ratio returns the exact factor that converts a value in from to a value in
-// to, or a *ConversionError.
-func ratio(from, to Unit) (*big.Rat, error) {
+// ratio returns the factor that converts a value in from to a value in to, as
+// the fraction fromPerBase/toPerBase, or a *ConversionError.
+func ratio(from, to Unit) (num, den int64, err error) {
 	f, okf := units[from]
 	t, okt := units[to]
 	switch {
@@ -176,11 +173,11 @@ func ratio(from, to Unit) (*big.Rat, error) {
 		if okf {
 			bad = to
 		}
-		return nil, &ParseError{Func: "Convert", Input: string(bad), Err: ErrUnknownUnit}
+		return 0, 0, &ParseError{Func: "Convert", Input: string(bad), Err: ErrUnknownUnit}
 	case f.dim != t.dim:
-		return nil, &ConversionError{From: from, To: to, Err: ErrDimensionMismatch}
+		return 0, 0, &ConversionError{From: from, To: to, Err: ErrDimensionMismatch}
 	case f.dim == DimCount && from != to:
-		return nil, &ConversionError{From: from, To: to, Err: ErrDimensionMismatch}
+		return 0, 0, &ConversionError{From: from, To: to, Err: ErrDimensionMismatch}
 	}
-	return big.NewRat(f.perBase, t.perBase), nil
+	return f.perBase, t.perBase, nil
 }
