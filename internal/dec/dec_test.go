@@ -26,7 +26,7 @@ func TestParse(t *testing.T) {
 		"": dec.ErrSyntax, ".": dec.ErrSyntax, "-": dec.ErrSyntax, "1e3": dec.ErrSyntax,
 		"1 000": dec.ErrSyntax, "1_000": dec.ErrSyntax, "1.2.3": dec.ErrSyntax, "0x1": dec.ErrSyntax,
 		"NaN": dec.ErrNotFinite, "-inf": dec.ErrNotFinite, "Infinity": dec.ErrNotFinite,
-		strings.Repeat("9", dec.MaxDigits+1):       dec.ErrTooLong,
+		strings.Repeat("9", dec.MaxDigits+1):        dec.ErrTooLong,
 		"0." + strings.Repeat("0", dec.MaxDigits+1): dec.ErrTooLong,
 	}
 	for in, want := range bad {
