@@ -1,0 +1,189 @@
+package memstore_test
+
+import (
+	"context"
+	"runtime"
+	"strconv"
+	"sync/atomic"
+	"testing"
+
+	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/ledger"
+	"github.com/carbonkit/carbonkit/ledger/memstore"
+)
+
+func benchLedger(b *testing.B) *ledger.Ledger {
+	b.Helper()
+	l, err := ledger.New(memstore.New(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
+}
+
+// fund opens user u with partners a and b, each holding n points.
+func fund(b *testing.B, l *ledger.Ledger, u carbon.UserID, n int64) (ledger.AccountID, ledger.AccountID) {
+	b.Helper()
+	ctx := context.Background()
+	if _, err := l.OpenUser(ctx, u); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []carbon.PartnerID{"a", "b"} {
+		if _, err := l.LinkPartner(ctx, u, p); err != nil {
+			b.Fatal(err)
+		}
+		_, err := l.Post(ctx, ledger.PostRequest{Key: "fund-" + string(u) + "-" + string(p), Postings: []ledger.Posting{
+			{Account: ledger.IssuanceAccount(p), Asset: ledger.Points, Amount: -n},
+			{Account: ledger.PartnerAccount(u, p), Asset: ledger.Points, Amount: n},
+		}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ledger.PartnerAccount(u, "a"), ledger.PartnerAccount(u, "b")
+}
+
+// BenchmarkPost posts one-posting transfers (a debit and a credit) between
+// existing accounts, each with its own idempotency key, the hash chain on:
+// the full path of a write (validation, fingerprint, locks, balance check,
+// lot consumption, lot creation, sealing).
+//
+//   - UserToUser: between two children of one user, alternating direction;
+//     both accounts locked, a lot consumed and a lot created per post.
+//   - UserToMerchant: a spend in a partner's mall; one lot consumed, the
+//     merchant credited without a lock.
+//   - IssuanceToUser: an earn; the issuance account is never locked.
+func BenchmarkPost(b *testing.B) {
+	b.Run("UserToUser", func(b *testing.B) {
+		l := benchLedger(b)
+		x, y := fund(b, l, "u", 1<<40)
+		benchPosts(b, l, [2][]ledger.Posting{
+			{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: y, Asset: ledger.Points, Amount: 1}},
+			{{Account: y, Asset: ledger.Points, Amount: -1}, {Account: x, Asset: ledger.Points, Amount: 1}},
+		})
+	})
+	b.Run("UserToMerchant", func(b *testing.B) {
+		l := benchLedger(b)
+		x, _ := fund(b, l, "u", 1<<40)
+		shop := ledger.MerchantAccount("shop")
+		if _, err := l.OpenAccount(context.Background(), shop, ledger.BalancePolicy{}); err != nil {
+			b.Fatal(err)
+		}
+		ps := []ledger.Posting{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: shop, Asset: ledger.Points, Amount: 1}}
+		benchPosts(b, l, [2][]ledger.Posting{ps, ps})
+	})
+	b.Run("IssuanceToUser", func(b *testing.B) {
+		l := benchLedger(b)
+		x, _ := fund(b, l, "u", 1)
+		ps := []ledger.Posting{{Account: ledger.IssuanceAccount("a"), Asset: ledger.Points, Amount: -1}, {Account: x, Asset: ledger.Points, Amount: 1}}
+		benchPosts(b, l, [2][]ledger.Posting{ps, ps})
+	})
+}
+
+func benchPosts(b *testing.B, l *ledger.Ledger, ps [2][]ledger.Posting) {
+	ctx := context.Background()
+	key := make([]byte, 0, 32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key = strconv.AppendInt(append(key[:0], 'p'), int64(i), 10)
+		if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPostParallel runs BenchmarkPost's transfer in every goroutine,
+// each over its own user.
+func BenchmarkPostParallel(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		g := next.Add(1)
+		u := carbon.UserID("u" + strconv.FormatInt(g, 10))
+		x, y := fund(b, l, u, 1<<40)
+		ps := [2][]ledger.Posting{
+			{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: y, Asset: ledger.Points, Amount: 1}},
+			{{Account: y, Asset: ledger.Points, Amount: -1}, {Account: x, Asset: ledger.Points, Amount: 1}},
+		}
+		key := make([]byte, 0, 32)
+		for i := 0; pb.Next(); i++ {
+			key = strconv.AppendInt(append(append(key[:0], u...), '-'), int64(i), 10)
+			if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkSpendAtParent spends one point at the parent of a user with four
+// children, each holding several lots.
+func BenchmarkSpendAtParent(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	shop := ledger.MerchantAccount("shop")
+	if _, err := l.OpenAccount(ctx, shop, ledger.BalancePolicy{}); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := l.OpenUser(ctx, "u"); err != nil {
+		b.Fatal(err)
+	}
+	for _, p := range []carbon.PartnerID{"a", "b", "c", "d"} {
+		if _, err := l.LinkPartner(ctx, "u", p); err != nil {
+			b.Fatal(err)
+		}
+		for j := range 4 {
+			_, err := l.Post(ctx, ledger.PostRequest{Key: "f-" + string(p) + strconv.Itoa(j), Postings: []ledger.Posting{
+				{Account: ledger.IssuanceAccount(p), Asset: ledger.Points, Amount: -1 << 40},
+				{Account: ledger.PartnerAccount("u", p), Asset: ledger.Points, Amount: 1 << 40},
+			}})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	key := make([]byte, 0, 32)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		key = strconv.AppendInt(append(key[:0], 's'), int64(i), 10)
+		if _, err := l.Spend(ctx, ledger.Spend{Key: string(key), User: "u", Asset: ledger.Points, Amount: 1, To: shop}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkMemoryPerUser opens b.N users with a parent and four children
+// each, and reports the heap retained per user (no history).
+func BenchmarkMemoryPerUser(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	partners := []carbon.PartnerID{"food", "metro", "resale", "mall"}
+	users := make([]carbon.UserID, b.N)
+	for i := range users {
+		users[i] = carbon.UserID("u-" + strconv.Itoa(1_000_000+i))
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	for _, u := range users {
+		if _, err := l.OpenUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range partners {
+			if _, err := l.LinkPartner(ctx, u, p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(l)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "bytes/user")
+}

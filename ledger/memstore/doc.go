@@ -1,0 +1,24 @@
+// Package memstore is the in-memory ledger.Store, carbonkit's embedded
+// default: production-grade, not a mock, for a host that keeps its ledger in
+// process (and snapshots it its own way) or for tests.
+//
+//	l, err := ledger.New(memstore.New(), nil)
+//
+// Concurrency is fine-grained: each account has its own transaction lock
+// (taken in sorted ID order, held for one ledger operation) and its own data
+// mutex; a commit checks every buffered write before applying any, so a
+// transaction commits whole or not at all. Unique keys are reserved when an
+// entry is inserted, so a second writer of the same key fails at once with
+// ledger.ErrConflict. Entries are sealed (sequence number and hash) at
+// commit, in commit order. A View sees a consistent snapshot: it excludes
+// commits while it runs, which keeps reads short and cheap but makes them
+// serialise with the apply phase of commits.
+//
+// Memory: an open user with a parent and four children and no history costs
+// about 750 bytes (TestMemoryPerUser holds it under 1 KiB). History is kept
+// for ever: each entry costs roughly 1 KiB with its indexes and lots.
+//
+// Known limits: Expiring and PendingHolds scan every account or pending
+// hold (fine for periodic jobs over millions of accounts, not for a call
+// per request); the data is lost with the process.
+package memstore

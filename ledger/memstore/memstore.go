@@ -1,0 +1,865 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/carbonkit/carbonkit/ledger"
+)
+
+// Store is an in-memory ledger.Store. It is safe for concurrent use.
+//
+// Locking, from outermost to innermost:
+//
+//   - each account's lock (Tx.Lock), held for a whole transaction, taken in
+//     ID order;
+//   - commitMu: shared by every commit while it applies its writes,
+//     exclusive for a View, so a View sees whole transactions only;
+//   - each account's mu, guarding its balances, lots and history, taken in
+//     ID order during a commit, alone during a read;
+//   - idx, guarding the entry, key and hold indexes and the feed, which
+//     commits seal in order.
+//
+// No goroutine waits for an outer lock while holding an inner one, and each
+// level is taken in one order, so the store cannot deadlock.
+type Store struct {
+	commitMu sync.RWMutex
+
+	accMu    sync.RWMutex // guards accounts (the map, not the accounts)
+	accounts map[ledger.AccountID]*account
+
+	idx     sync.Mutex
+	entries map[ledger.EntryID]*ledger.Entry
+	keys    map[string]keyRec
+	pending map[ledger.EntryID]*ledger.Entry // holds with a deadline, unresolved
+	feed    []*ledger.Entry
+	sealer  *ledger.Sealer
+
+	txs sync.Pool
+}
+
+// keyRec is a unique key: taken by a committed entry, or reserved by a
+// transaction in flight.
+type keyRec struct {
+	entry *ledger.Entry
+	owner *tx
+}
+
+// account is one account. Its fields other than lock are guarded by mu;
+// meta.ID never changes.
+type account struct {
+	lock sync.Mutex // the transaction lock (Tx.Lock)
+	mu   sync.Mutex
+	meta ledger.Account
+	d    *accountData // nil until the account holds anything
+}
+
+// accountData is allocated on first use, so that an idle account costs
+// little.
+type accountData struct {
+	bals []balance
+	lots []*lot // ordered as Lots returns them; all before head are empty
+	head int
+	seq  uint64 // lots inserted, for insertion order
+	hist []*ledger.Entry
+	kids []*account // a parent's children, in ID order
+}
+
+type balance struct {
+	asset        ledger.Asset
+	posted, held int64
+}
+
+type lot struct {
+	ledger.Lot
+	seq uint64
+}
+
+// New returns an empty Store.
+func New() *Store {
+	s := &Store{
+		accounts: make(map[ledger.AccountID]*account),
+		entries:  make(map[ledger.EntryID]*ledger.Entry),
+		keys:     make(map[string]keyRec),
+		pending:  make(map[ledger.EntryID]*ledger.Entry),
+		sealer:   ledger.NewSealer(),
+	}
+	s.txs.New = func() any { return &tx{s: s} }
+	return s
+}
+
+// Update implements ledger.Store.
+func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := s.txs.Get().(*tx)
+	t.write = true
+	defer s.release(t)
+	if err := fn(t); err != nil {
+		t.rollback()
+		return err
+	}
+	if err := t.commit(); err != nil {
+		t.rollback()
+		return err
+	}
+	return nil
+}
+
+// View implements ledger.Store.
+func (s *Store) View(ctx context.Context, fn func(ledger.ReadTx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	t := s.txs.Get().(*tx)
+	defer s.release(t)
+	s.commitMu.Lock()
+	defer s.commitMu.Unlock()
+	return fn(t)
+}
+
+func (s *Store) release(t *tx) {
+	for _, a := range t.locked {
+		a.lock.Unlock()
+	}
+	t.reset()
+	s.txs.Put(t)
+}
+
+func (s *Store) get(id ledger.AccountID) *account {
+	s.accMu.RLock()
+	a := s.accounts[id]
+	s.accMu.RUnlock()
+	return a
+}
+
+func notFound(what string) error {
+	return &notFoundError{what}
+}
+
+type notFoundError struct{ what string }
+
+func (e *notFoundError) Error() string { return "memstore: " + e.what + " not found" }
+func (e *notFoundError) Unwrap() error { return ledger.ErrNotFound }
+
+func conflict(what string) error { return &conflictError{what} }
+
+type conflictError struct{ what string }
+
+func (e *conflictError) Error() string { return "memstore: conflict: " + e.what }
+func (e *conflictError) Unwrap() error { return ledger.ErrConflict }
+
+// tx is a transaction: reads go to the shared state, writes are buffered
+// until commit.
+type tx struct {
+	s      *Store
+	write  bool
+	locked []*account
+
+	creates  []ledger.Account
+	updates  []ledger.Account
+	deltas   []delta
+	newLots  []ledger.Lot
+	lotAdds  []lotAdd
+	inserts  []*ledger.Entry
+	reserved []reservation
+	touched  []*account
+	sorted   []ledger.AccountID // a View's snapshot of account IDs, sorted
+}
+
+type reservation struct {
+	key   string
+	entry *ledger.Entry
+}
+
+type delta struct {
+	id           ledger.AccountID
+	asset        ledger.Asset
+	posted, held int64
+}
+
+type lotAdd struct {
+	account ledger.AccountID
+	id      ledger.LotID
+	delta   int64
+}
+
+func (t *tx) reset() {
+	s := t.s
+	clear(t.locked)
+	clear(t.creates)
+	clear(t.updates)
+	clear(t.deltas)
+	clear(t.newLots)
+	clear(t.lotAdds)
+	clear(t.inserts)
+	clear(t.reserved)
+	clear(t.touched)
+	*t = tx{s: s, locked: t.locked[:0], creates: t.creates[:0], updates: t.updates[:0], deltas: t.deltas[:0],
+		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], reserved: t.reserved[:0], touched: t.touched[:0]}
+}
+
+// Lock implements ledger.Tx.
+func (t *tx) Lock(_ context.Context, ids []ledger.AccountID) error {
+	if len(t.locked) > 0 {
+		return errString("memstore: Lock called twice in one transaction")
+	}
+	sorted := ids
+	if !slices.IsSorted(ids) {
+		sorted = slices.Sorted(slices.Values(ids))
+	}
+	var prev ledger.AccountID
+	for i, id := range sorted {
+		if i > 0 && id == prev {
+			continue
+		}
+		prev = id
+		a := t.s.get(id)
+		if a == nil {
+			return notFound("account " + strconv.Quote(string(id)))
+		}
+		a.lock.Lock()
+		t.locked = append(t.locked, a)
+	}
+	return nil
+}
+
+type errString string
+
+func (e errString) Error() string { return string(e) }
+
+// CreateAccount implements ledger.Tx.
+func (t *tx) CreateAccount(_ context.Context, a ledger.Account) error {
+	if t.s.get(a.ID) != nil {
+		return conflict("account " + strconv.Quote(string(a.ID)) + " exists")
+	}
+	t.creates = append(t.creates, a)
+	return nil
+}
+
+// UpdateAccount implements ledger.Tx.
+func (t *tx) UpdateAccount(_ context.Context, a ledger.Account) error {
+	if t.s.get(a.ID) == nil {
+		return notFound("account " + strconv.Quote(string(a.ID)))
+	}
+	t.updates = append(t.updates, a)
+	return nil
+}
+
+// AddBalance implements ledger.Tx.
+func (t *tx) AddBalance(_ context.Context, id ledger.AccountID, asset ledger.Asset, posted, held int64) error {
+	t.deltas = append(t.deltas, delta{id: id, asset: asset, posted: posted, held: held})
+	return nil
+}
+
+// InsertLot implements ledger.Tx.
+func (t *tx) InsertLot(_ context.Context, l ledger.Lot) error {
+	t.newLots = append(t.newLots, l)
+	return nil
+}
+
+// AddLot implements ledger.Tx.
+func (t *tx) AddLot(_ context.Context, account ledger.AccountID, id ledger.LotID, d int64) error {
+	t.lotAdds = append(t.lotAdds, lotAdd{account: account, id: id, delta: d})
+	return nil
+}
+
+// InsertEntry implements ledger.Tx. It reserves the keys at once, so that a
+// second transaction inserting one of them fails early.
+func (t *tx) InsertEntry(_ context.Context, e *ledger.Entry, keys []string) error {
+	s := t.s
+	s.idx.Lock()
+	defer s.idx.Unlock()
+	if _, ok := s.entries[e.ID]; ok {
+		return conflict("entry id " + strconv.Quote(string(e.ID)) + " is taken")
+	}
+	for _, k := range keys {
+		if _, ok := s.keys[k]; ok {
+			return conflict("key " + strconv.Quote(k) + " is taken")
+		}
+	}
+	for _, k := range keys {
+		s.keys[k] = keyRec{owner: t}
+		t.reserved = append(t.reserved, reservation{key: k, entry: e})
+	}
+	t.inserts = append(t.inserts, e)
+	return nil
+}
+
+// rollback releases the keys the transaction reserved.
+func (t *tx) rollback() {
+	if len(t.reserved) == 0 {
+		return
+	}
+	s := t.s
+	s.idx.Lock()
+	for _, r := range t.reserved {
+		if k, ok := s.keys[r.key]; ok && k.owner == t && k.entry == nil {
+			delete(s.keys, r.key)
+		}
+	}
+	s.idx.Unlock()
+	t.reserved = t.reserved[:0]
+}
+
+// commit checks every buffered write, then applies them all.
+func (t *tx) commit() error {
+	s := t.s
+	s.commitMu.RLock()
+	defer s.commitMu.RUnlock()
+
+	// New accounts are built aside; they join the map, if no one else
+	// created them meanwhile, once every other write has been checked.
+	var created []*account
+	for _, c := range t.creates {
+		if slices.ContainsFunc(created, func(a *account) bool { return a.meta.ID == c.ID }) {
+			continue
+		}
+		created = append(created, &account{meta: c})
+	}
+	find := func(id ledger.AccountID) *account {
+		for _, a := range created {
+			if a.meta.ID == id {
+				return a
+			}
+		}
+		return s.get(id)
+	}
+
+	// Every account whose data changes, locked in ID order.
+	touch := func(id ledger.AccountID) error {
+		for _, a := range t.touched {
+			if a.meta.ID == id {
+				return nil
+			}
+		}
+		a := find(id)
+		if a == nil {
+			return notFound("account " + strconv.Quote(string(id)))
+		}
+		t.touched = append(t.touched, a)
+		return nil
+	}
+	for _, c := range created {
+		if p := c.meta.ID.Parent(); p != "" {
+			if err := touch(p); err != nil {
+				return err
+			}
+		}
+	}
+	for _, u := range t.updates {
+		if err := touch(u.ID); err != nil {
+			return err
+		}
+	}
+	for _, d := range t.deltas {
+		if err := touch(d.id); err != nil {
+			return err
+		}
+	}
+	for _, l := range t.newLots {
+		if err := touch(l.Account); err != nil {
+			return err
+		}
+	}
+	for _, l := range t.lotAdds {
+		if err := touch(l.account); err != nil {
+			return err
+		}
+	}
+	for _, e := range t.inserts {
+		for _, p := range e.Postings {
+			if err := touch(p.Account); err != nil {
+				return err
+			}
+		}
+	}
+	slices.SortFunc(t.touched, func(a, b *account) int { return cmp.Compare(a.meta.ID, b.meta.ID) })
+	for _, a := range t.touched {
+		a.mu.Lock()
+	}
+	defer func() {
+		for _, a := range t.touched {
+			a.mu.Unlock()
+		}
+	}()
+
+	if err := t.check(find); err != nil {
+		return err
+	}
+
+	if len(created) > 0 {
+		s.accMu.Lock()
+		for _, a := range created {
+			if _, ok := s.accounts[a.meta.ID]; ok {
+				s.accMu.Unlock()
+				return conflict("account " + strconv.Quote(string(a.meta.ID)) + " exists")
+			}
+		}
+		for _, a := range created {
+			s.accounts[a.meta.ID] = a
+		}
+		s.accMu.Unlock()
+	}
+
+	// Apply. Nothing below can fail.
+	if len(created) > 0 {
+		for _, a := range created {
+			if p := a.meta.ID.Parent(); p != "" {
+				pa := find(p)
+				d := pa.data()
+				i, _ := slices.BinarySearchFunc(d.kids, a.meta.ID, func(k *account, id ledger.AccountID) int { return cmp.Compare(k.meta.ID, id) })
+				d.kids = slices.Insert(d.kids, i, a)
+			}
+		}
+	}
+	for _, u := range t.updates {
+		find(u.ID).meta = u
+	}
+	for _, d := range t.deltas {
+		b := find(d.id).data().balance(d.asset)
+		b.posted += d.posted
+		b.held += d.held
+	}
+	for _, l := range t.newLots {
+		find(l.Account).data().insertLot(l)
+	}
+	for _, l := range t.lotAdds {
+		d := find(l.account).data()
+		i := d.findLot(l.id)
+		d.lots[i].Remaining += l.delta
+		if d.lots[i].Remaining > 0 && i < d.head {
+			d.head = i
+		}
+		d.advance()
+	}
+	for _, e := range t.inserts {
+		for j, p := range e.Postings {
+			if slices.ContainsFunc(e.Postings[:j], func(q ledger.Posting) bool { return q.Account == p.Account }) {
+				continue
+			}
+			d := find(p.Account).data()
+			d.hist = append(d.hist, e)
+		}
+	}
+
+	s.idx.Lock()
+	for _, e := range t.inserts {
+		s.entries[e.ID] = e
+		s.sealer.Seal(e, uint64(len(s.feed))+1, s.head())
+		s.feed = append(s.feed, e)
+		switch {
+		case e.Kind == ledger.KindHold && !e.Deadline.IsZero():
+			s.pending[e.ID] = e
+		case e.Kind == ledger.KindCommit || e.Kind == ledger.KindVoid:
+			delete(s.pending, e.Ref)
+		}
+	}
+	for _, r := range t.reserved {
+		s.keys[r.key] = keyRec{entry: r.entry}
+	}
+	s.idx.Unlock()
+	t.reserved = t.reserved[:0]
+	return nil
+}
+
+// check validates every balance delta and lot change against the current
+// state, as they would accumulate, without applying any.
+func (t *tx) check(find func(ledger.AccountID) *account) error {
+	type sum struct {
+		id           ledger.AccountID
+		asset        ledger.Asset
+		posted, held int64
+	}
+	var buf [8]sum
+	sums := buf[:0]
+	for _, d := range t.deltas {
+		i := slices.IndexFunc(sums, func(s sum) bool { return s.id == d.id && s.asset == d.asset })
+		if i < 0 {
+			var cur balance
+			if a := find(d.id); a.d != nil {
+				if b := a.d.find(d.asset); b != nil {
+					cur = *b
+				}
+			}
+			sums = append(sums, sum{id: d.id, asset: d.asset, posted: cur.posted, held: cur.held})
+			i = len(sums) - 1
+		}
+		var ok1, ok2 bool
+		sums[i].posted, ok1 = add(sums[i].posted, d.posted)
+		sums[i].held, ok2 = add(sums[i].held, d.held)
+		if !ok1 || !ok2 {
+			return &overflowError{id: d.id, asset: d.asset}
+		}
+	}
+	for i, l := range t.lotAdds {
+		a := find(l.account)
+		var cur, amount int64
+		found := false
+		if a.d != nil {
+			if j := a.d.findLot(l.id); j >= 0 {
+				cur, amount, found = a.d.lots[j].Remaining, a.d.lots[j].Amount, true
+			}
+		}
+		if !found {
+			return notFound("lot " + l.id.String())
+		}
+		for _, m := range t.lotAdds[:i] {
+			if m.id == l.id {
+				cur += m.delta
+			}
+		}
+		if r := cur + l.delta; r < 0 || r > amount {
+			return errString("memstore: lot " + l.id.String() + " would hold " + strconv.FormatInt(r, 10) + " of " + strconv.FormatInt(amount, 10))
+		}
+	}
+	return nil
+}
+
+type overflowError struct {
+	id    ledger.AccountID
+	asset ledger.Asset
+}
+
+func (e *overflowError) Error() string {
+	return "memstore: balance of " + strconv.Quote(string(e.id)) + " in " + string(e.asset) + " would overflow"
+}
+func (e *overflowError) Unwrap() error { return ledger.ErrOverflow }
+
+func add(a, b int64) (int64, bool) {
+	s := a + b
+	return s, (a >= 0) != (b >= 0) || (s >= 0) == (a >= 0)
+}
+
+// head returns the hash of the last sealed entry. Call with idx held.
+func (s *Store) head() ledger.Hash {
+	if len(s.feed) == 0 {
+		return ledger.Hash{}
+	}
+	return s.feed[len(s.feed)-1].Hash
+}
+
+func (a *account) data() *accountData {
+	if a.d == nil {
+		a.d = &accountData{}
+	}
+	return a.d
+}
+
+func (d *accountData) find(asset ledger.Asset) *balance {
+	for i := range d.bals {
+		if d.bals[i].asset == asset {
+			return &d.bals[i]
+		}
+	}
+	return nil
+}
+
+func (d *accountData) balance(asset ledger.Asset) *balance {
+	if b := d.find(asset); b != nil {
+		return b
+	}
+	d.bals = append(d.bals, balance{asset: asset})
+	return &d.bals[len(d.bals)-1]
+}
+
+// lotLess orders lots as Lots returns them.
+func lotCmp(a, b *lot) int {
+	switch {
+	case a.Expires.IsZero() != b.Expires.IsZero():
+		if a.Expires.IsZero() {
+			return 1
+		}
+		return -1
+	case !a.Expires.Equal(b.Expires):
+		return a.Expires.Compare(b.Expires)
+	case !a.Created.Equal(b.Created):
+		return a.Created.Compare(b.Created)
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
+
+func (d *accountData) insertLot(l ledger.Lot) {
+	d.seq++
+	n := &lot{Lot: l, seq: d.seq}
+	i := len(d.lots)
+	for i > 0 && lotCmp(d.lots[i-1], n) > 0 {
+		i--
+	}
+	d.lots = slices.Insert(d.lots, i, n)
+	if i < d.head {
+		d.head = i
+	}
+	d.advance()
+}
+
+// advance moves head past empty lots.
+func (d *accountData) advance() {
+	for d.head < len(d.lots) && d.lots[d.head].Remaining == 0 {
+		d.head++
+	}
+}
+
+// findLot returns the index of a lot, or -1. It searches from head first,
+// where the lots being consumed are.
+func (d *accountData) findLot(id ledger.LotID) int {
+	for i := d.head; i < len(d.lots); i++ {
+		if d.lots[i].ID == id {
+			return i
+		}
+	}
+	for i := 0; i < d.head && i < len(d.lots); i++ {
+		if d.lots[i].ID == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Account implements ledger.ReadTx.
+func (t *tx) Account(_ context.Context, id ledger.AccountID) (ledger.Account, error) {
+	a := t.s.get(id)
+	if a == nil {
+		return ledger.Account{}, notFound("account " + strconv.Quote(string(id)))
+	}
+	a.mu.Lock()
+	m := a.meta
+	a.mu.Unlock()
+	return m, nil
+}
+
+// Accounts implements ledger.ReadTx.
+func (t *tx) Accounts(_ context.Context, after ledger.AccountID, limit int) ([]ledger.Account, error) {
+	if t.sorted == nil || t.write {
+		t.s.accMu.RLock()
+		ids := make([]ledger.AccountID, 0, len(t.s.accounts))
+		for id := range t.s.accounts {
+			ids = append(ids, id)
+		}
+		t.s.accMu.RUnlock()
+		slices.Sort(ids)
+		t.sorted = ids
+	}
+	i, found := slices.BinarySearch(t.sorted, after)
+	if found {
+		i++
+	}
+	var out []ledger.Account
+	for ; i < len(t.sorted) && len(out) < limit; i++ {
+		a, err := t.Account(context.Background(), t.sorted[i])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// Children implements ledger.ReadTx.
+func (t *tx) Children(_ context.Context, parent ledger.AccountID) ([]ledger.Account, error) {
+	a := t.s.get(parent)
+	if a == nil {
+		return nil, notFound("account " + strconv.Quote(string(parent)))
+	}
+	a.mu.Lock()
+	var kids []*account
+	if a.d != nil {
+		kids = slices.Clone(a.d.kids)
+	}
+	a.mu.Unlock()
+	out := make([]ledger.Account, len(kids))
+	for i, k := range kids {
+		k.mu.Lock()
+		out[i] = k.meta
+		k.mu.Unlock()
+	}
+	return out, nil
+}
+
+// Balance implements ledger.ReadTx.
+func (t *tx) Balance(_ context.Context, id ledger.AccountID, asset ledger.Asset) (ledger.Balance, error) {
+	a := t.s.get(id)
+	if a == nil {
+		return ledger.Balance{}, notFound("account " + strconv.Quote(string(id)))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.d != nil {
+		if b := a.d.find(asset); b != nil {
+			return ledger.Balance{Posted: b.posted, Held: b.held}, nil
+		}
+	}
+	return ledger.Balance{}, nil
+}
+
+// Lots implements ledger.ReadTx.
+func (t *tx) Lots(_ context.Context, id ledger.AccountID, asset ledger.Asset, fn func(ledger.Lot) bool) error {
+	a := t.s.get(id)
+	if a == nil {
+		return notFound("account " + strconv.Quote(string(id)))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.d == nil {
+		return nil
+	}
+	lots := a.d.lots[a.d.head:]
+	for i := range lots {
+		if l := lots[i]; l.Remaining > 0 && l.Asset == asset && !fn(l.Lot) {
+			return nil
+		}
+	}
+	return nil
+}
+
+// Lot implements ledger.ReadTx.
+func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (ledger.Lot, error) {
+	a := t.s.get(account)
+	if a == nil {
+		return ledger.Lot{}, notFound("account " + strconv.Quote(string(account)))
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.d != nil {
+		if i := a.d.findLot(id); i >= 0 {
+			return a.d.lots[i].Lot, nil
+		}
+	}
+	return ledger.Lot{}, notFound("lot " + id.String())
+}
+
+// Entry implements ledger.ReadTx.
+func (t *tx) Entry(_ context.Context, id ledger.EntryID) (*ledger.Entry, error) {
+	t.s.idx.Lock()
+	e := t.s.entries[id]
+	t.s.idx.Unlock()
+	if e == nil {
+		return nil, notFound("entry " + strconv.Quote(string(id)))
+	}
+	return e, nil
+}
+
+// Key implements ledger.ReadTx.
+func (t *tx) Key(_ context.Context, key string) (ledger.EntryID, error) {
+	t.s.idx.Lock()
+	r := t.s.keys[key]
+	t.s.idx.Unlock()
+	if r.entry == nil {
+		// A plain sentinel: a miss is the common case on every write.
+		return "", ledger.ErrNotFound
+	}
+	return r.entry.ID, nil
+}
+
+// History implements ledger.ReadTx. A cursor is the decimal index of the
+// next entry in the account's history.
+func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limit int) ([]*ledger.Entry, string, error) {
+	a := t.s.get(id)
+	if a == nil {
+		return nil, "", notFound("account " + strconv.Quote(string(id)))
+	}
+	start := 0
+	if cursor != "" {
+		n, err := strconv.Atoi(cursor)
+		if err != nil || n < 0 {
+			return nil, "", ledger.ErrInvalidCursor
+		}
+		start = n
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var hist []*ledger.Entry
+	if a.d != nil {
+		hist = a.d.hist
+	}
+	if start > len(hist) {
+		return nil, "", ledger.ErrInvalidCursor
+	}
+	end := min(start+limit, len(hist))
+	out := slices.Clone(hist[start:end])
+	next := ""
+	if end < len(hist) {
+		next = strconv.Itoa(end)
+	}
+	return out, next, nil
+}
+
+// Changes implements ledger.ReadTx.
+func (t *tx) Changes(_ context.Context, after uint64, limit int) ([]*ledger.Entry, error) {
+	t.s.idx.Lock()
+	defer t.s.idx.Unlock()
+	n := uint64(len(t.s.feed))
+	if after >= n {
+		return nil, nil
+	}
+	end := min(after+uint64(limit), n)
+	return slices.Clone(t.s.feed[after:end]), nil
+}
+
+// Expiring implements ledger.ReadTx. It scans every account.
+func (t *tx) Expiring(_ context.Context, asOf time.Time, after ledger.AccountID, limit int) ([]ledger.AccountID, error) {
+	t.s.accMu.RLock()
+	all := make([]*account, 0, len(t.s.accounts))
+	for id, a := range t.s.accounts {
+		if id > after && id.IsUser() {
+			all = append(all, a)
+		}
+	}
+	t.s.accMu.RUnlock()
+	var out []ledger.AccountID
+	for _, a := range all {
+		a.mu.Lock()
+		if a.d != nil && a.d.expiring(asOf) {
+			out = append(out, a.meta.ID)
+		}
+		a.mu.Unlock()
+	}
+	slices.Sort(out)
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
+
+// expiring reports whether, in some asset, lots expiring by asOf hold more
+// than the held amount.
+func (d *accountData) expiring(asOf time.Time) bool {
+	for _, b := range d.bals {
+		var sum int64
+		for i := d.head; i < len(d.lots); i++ {
+			l := d.lots[i]
+			if l.Expires.IsZero() || l.Expires.After(asOf) {
+				break
+			}
+			if l.Asset == b.asset {
+				sum += l.Remaining
+			}
+		}
+		if sum > max(b.held, 0) {
+			return true
+		}
+	}
+	return false
+}
+
+// PendingHolds implements ledger.ReadTx.
+func (t *tx) PendingHolds(_ context.Context, asOf time.Time, after ledger.EntryID, limit int) ([]*ledger.Entry, error) {
+	t.s.idx.Lock()
+	var out []*ledger.Entry
+	for id, h := range t.s.pending {
+		if id > after && !h.Deadline.After(asOf) {
+			out = append(out, h)
+		}
+	}
+	t.s.idx.Unlock()
+	slices.SortFunc(out, func(a, b *ledger.Entry) int { return cmp.Compare(a.ID, b.ID) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out, nil
+}
