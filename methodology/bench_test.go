@@ -1,0 +1,37 @@
+package methodology
+
+import (
+	"testing"
+
+	"github.com/carbonkit/carbonkit/carbon"
+)
+
+// BenchmarkQuantify measures Quantify, digest included, for a two-term
+// declarative methodology (e-waybill: one BE and one PE term) and for the
+// Go-coded second-hand methodology.
+func BenchmarkQuantify(b *testing.B) {
+	cases := []struct {
+		name, id string
+		scenario carbon.Scenario
+		qs, as   q
+	}{
+		{"declarative-two-term", "carbonkit.logistics.e-waybill", "logistics.e-waybill", q{"waybills": "3 sheet"}, q{"channel": "app"}},
+		{"secondhand", "carbonkit.secondhand.resale", "secondhand.resale", q{"items": "2 item"}, q{"category": "phone", "condition": "good"}},
+	}
+	r := Builtin()
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			m, err := r.Get(c.id, "2024.1")
+			if err != nil {
+				b.Fatal(err)
+			}
+			a := activity(b, c.scenario, c.qs, c.as)
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Quantify(a); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,594 @@
+package methodology
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/shopspring/decimal"
+)
+
+// Methodology turns an activity into a reduction. Implementations must be
+// immutable and safe for concurrent use, and Quantify must be pure: the same
+// activity gives the same Result, digest included, on every call, in every
+// process.
+//
+// The methodologies this package builds (Build, NewDeclarative, LoadJSON,
+// Builtin) validate the activity against the Spec before computing and
+// return an *ActivityError naming every problem; a host that implements
+// Methodology itself should build on Build rather than reimplement that.
+type Methodology interface {
+	// Spec returns a copy of the methodology's Spec; modifying it does not
+	// modify the methodology.
+	Spec() Spec
+	// Quantify returns the activity's reduction, or an error matching
+	// ErrNotQuantifiable (an *ActivityError) when the activity is invalid,
+	// of another scenario, outside the validity window, lacks a quantity,
+	// has one in the wrong unit, or fails an applicability condition.
+	Quantify(a carbon.Activity) (Result, error)
+}
+
+// Calc computes the emissions of one activity by adding terms to w (see
+// Worksheet.Term). It is called only for an activity that has passed every
+// check of the Spec, and must be pure: it may read the activity through w and
+// nothing else.
+//
+// An error returned by Calc is wrapped to match ErrCalculation, unless it
+// already matches ErrNotQuantifiable (as Term's errors about the activity's
+// units do), in which case Quantify returns it as is.
+type Calc func(w *Worksheet) error
+
+// Build returns the Methodology defined by spec, computing emissions with
+// calc. Build validates spec (a *SpecError naming every problem, matching
+// ErrInvalidSpec, when it is not acceptable) and keeps its own copy, so the
+// caller may reuse spec. A nil calc is an ErrInvalidSpec error.
+//
+// Whenever calc's arithmetic changes, the Spec's Version and Formula must
+// change too: a registry recognises a methodology by its Spec alone.
+func Build(spec Spec, calc Calc) (Methodology, error) {
+	ps := validateSpec(spec)
+	if calc == nil {
+		ps = append(ps, Problem{Field: "calc", Err: ErrMissingField, Msg: "missing"})
+	}
+	if len(ps) > 0 {
+		return nil, &SpecError{Methodology: spec.Ref(), Problems: ps}
+	}
+	return build(spec, calc), nil
+}
+
+// build is Build for a Spec already validated.
+func build(spec Spec, calc Calc) *built {
+	spec = spec.clone()
+	spec.ValidFrom = spec.ValidFrom.UTC()
+	if !spec.ValidTo.IsZero() {
+		spec.ValidTo = spec.ValidTo.UTC()
+	}
+	k := spec.Conservativeness
+	m := &built{
+		spec:       spec,
+		ref:        spec.Ref(),
+		digest:     encodeSpec(spec),
+		calc:       calc,
+		resolution: k.resolution(),
+		discount:   k.Discount.Sign() > 0,
+		keep:       decimal.New(1, 0).Sub(k.Discount),
+		capped:     k.Cap.Sign() > 0,
+	}
+	m.resPow10 = powerOfTen(m.resolution)
+	m.roundingText = "ER rounded toward zero to a multiple of " + m.resolution.String()
+	m.discountText = "ER × (1 − " + formatDecimal(k.Discount) + ")"
+	m.capText = "min(ER, " + k.Cap.String() + ")"
+	return m
+}
+
+// built is the Methodology that Build returns.
+type built struct {
+	spec         Spec
+	ref          string
+	digest       string
+	calc         Calc
+	resolution   carbon.Mass
+	roundingText string // the final step's expression
+	discountText string // the discount step's expression
+	capText      string // the cap step's expression
+	resPow10     int32  // see roundDown
+	discount     bool
+	keep         decimal.Decimal // 1 − Discount
+	capped       bool
+}
+
+// contentDigester is implemented by methodologies that know their Spec
+// digest, to spare the registry recomputing it.
+type contentDigester interface{ contentDigest() string }
+
+// Spec implements Methodology, returning a copy.
+func (m *built) Spec() Spec { return m.spec.clone() }
+
+func (m *built) contentDigest() string { return m.digest }
+
+// Part is one of the three sums a formula computes.
+type Part uint8
+
+// Parts of ER = BE − PE − LE.
+const (
+	Baseline Part = iota + 1 // BE: emissions had the activity not happened
+	Project                  // PE: emissions of the activity itself
+	Leakage                  // LE: emissions it causes elsewhere
+)
+
+// String returns "BE", "PE", "LE", or "Part(n)".
+func (p Part) String() string {
+	switch p {
+	case Baseline:
+		return "BE"
+	case Project:
+		return "PE"
+	case Leakage:
+		return "LE"
+	}
+	return "Part(" + strconv.Itoa(int(p)) + ")"
+}
+
+// Worksheet is where a Calc records its terms for one activity. It is not
+// safe for concurrent use, and is valid only during the Calc call.
+type Worksheet struct {
+	m     *built
+	a     *carbon.Activity
+	sums  [3]decimal.Decimal // grams, by Part-1
+	terms [3]int
+	steps []Step
+	used  []FactorRef
+	buf   []byte    // expression being built
+	space [512]byte // buf's first backing array, then the digest encoder's
+}
+
+// Activity returns the activity being quantified. Its maps are shared: do not
+// modify them.
+func (w *Worksheet) Activity() carbon.Activity { return *w.a }
+
+// Attribute returns the activity's attribute name, or "" when absent.
+func (w *Worksheet) Attribute(name string) string { return w.a.Attributes[name] }
+
+// Term adds quantity × factor × factor... to part. quantity names a monitored
+// parameter; each factor ID names a Spec factor. The quantity is converted to
+// the first unit-bearing factor's denominator; each later factor's
+// denominator must measure what the running product measures (its value is
+// converted exactly); ratios multiply without changing the unit; and the
+// product must end as a mass, which is the term's value in CO2e.
+//
+// Term returns an error matching ErrNotQuantifiable and ErrWrongUnit when the
+// activity's quantity does not convert to the unit required (boxes where
+// orders are counted), and one matching ErrCalculation when the Calc or the
+// Spec is at fault (an undeclared name, units that do not chain). After an
+// error the worksheet is unchanged.
+func (w *Worksheet) Term(part Part, quantity string, factorIDs ...string) error {
+	if part < Baseline || part > Leakage {
+		return fmt.Errorf("%w: %s: term for undefined %s", ErrCalculation, w.m.ref, part)
+	}
+	pm, ok := w.m.spec.parameter(quantity)
+	if !ok || pm.Monitoring != Monitored {
+		return fmt.Errorf("%w: %s: term reads %q, which is not a monitored parameter", ErrCalculation, w.m.ref, quantity)
+	}
+	q, ok := w.a.Quantities[quantity]
+	if !ok { // Quantify checked every monitored parameter is present
+		return fmt.Errorf("%w: %s: quantity %q missing", ErrCalculation, w.m.ref, quantity)
+	}
+	if len(factorIDs) == 0 || len(factorIDs) > maxTermFactors {
+		return fmt.Errorf("%w: %s: a term needs 1 to %d factors, not %d", ErrCalculation, w.m.ref, maxTermFactors, len(factorIDs))
+	}
+
+	b := w.buf[:0]
+	b = append(b, quantity...)
+	b = append(b, " ("...)
+	b = appendDecimal(b, q.Value())
+	b = append(b, ' ')
+	b = append(b, q.Unit()...)
+	b = append(b, ')')
+	v, unit := q.Value(), q.Unit()
+	converted := false // whether a unit-bearing factor has applied yet
+	for _, id := range factorIDs {
+		f, ok := w.m.spec.factor(id)
+		if !ok {
+			return fmt.Errorf("%w: %s: term uses undeclared factor %q", ErrCalculation, w.m.ref, id)
+		}
+		if !f.Ratio() && unit != f.Denominator {
+			cv, err := convert(v, unit, f.Denominator)
+			if err != nil {
+				if !converted {
+					return &ActivityError{Methodology: w.m.ref, Activity: w.a.ID, Problems: []Problem{{
+						Field: quantityField(quantity), Err: ErrWrongUnit,
+						Msg: fmt.Sprintf("%s given where %s is required", q, unitPhrase(f.Denominator)),
+					}}}
+				}
+				return fmt.Errorf("%w: %s: factor %q is per %s, but the term so far measures %s", ErrCalculation, w.m.ref, id, f.Denominator, unit)
+			}
+			b = append(b, " → "...)
+			b = appendDecimal(b, cv)
+			b = append(b, ' ')
+			b = append(b, f.Denominator...)
+			v, unit = cv, f.Denominator
+		}
+		b = append(b, " × "...)
+		b = append(b, id...)
+		b = append(b, " ("...)
+		b = appendDecimal(b, f.Value)
+		if !f.Ratio() {
+			b = append(b, ' ')
+			b = append(b, f.Numerator...)
+			b = append(b, '/')
+			b = append(b, f.Denominator...)
+			unit = f.Numerator
+			converted = true
+		}
+		b = append(b, ')')
+		v = v.Mul(f.Value)
+	}
+	grams, err := convert(v, unit, carbon.Gram)
+	if err != nil {
+		return fmt.Errorf("%w: %s: term ends in %s, not a mass", ErrCalculation, w.m.ref, unitPhrase(unit))
+	}
+	w.buf = b
+
+	for _, id := range factorIDs {
+		f, _ := w.m.spec.factor(id)
+		ref := FactorRef{ID: f.ID, Version: f.Version}
+		if !containsRef(w.used, ref) {
+			w.used = append(w.used, ref)
+		}
+	}
+	i := part - 1
+	name := termName(part, w.terms[i])
+	if w.terms[i] == 0 {
+		w.sums[i] = grams
+	} else {
+		w.sums[i] = w.sums[i].Add(grams)
+	}
+	w.terms[i]++
+	w.steps = append(w.steps, Step{Name: name, Expression: string(b), Value: carbon.Grams(grams)})
+	return nil
+}
+
+// termNameTable holds the usual step names, five bytes each, so that naming
+// a step does not allocate.
+const termNameTable = "BE[0]BE[1]BE[2]BE[3]PE[0]PE[1]PE[2]PE[3]LE[0]LE[1]LE[2]LE[3]"
+
+// termName returns "BE[i]" and the like.
+func termName(p Part, i int) string {
+	if i < 4 {
+		k := (int(p-1)*4 + i) * 5
+		return termNameTable[k : k+5]
+	}
+	return p.String() + "[" + strconv.Itoa(i) + "]"
+}
+
+// maxTermFactors bounds the factors in one term, and with it the size of the
+// numbers a term can produce.
+const maxTermFactors = 8
+
+func unitPhrase(u carbon.Unit) string {
+	if u.Dimension() == carbon.DimCount {
+		return "a count in " + string(u)
+	}
+	return "a " + u.Dimension().String() + " (" + string(u) + ")"
+}
+
+func containsRef(refs []FactorRef, r FactorRef) bool {
+	for _, x := range refs {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Quantify implements Methodology.
+func (m *built) Quantify(a carbon.Activity) (Result, error) {
+	if ps := m.check(&a); len(ps) > 0 {
+		return Result{}, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: ps}
+	}
+	w := &Worksheet{m: m, a: &a}
+	w.buf = w.space[:0]
+	w.steps = make([]Step, 0, 8)
+	w.used = make([]FactorRef, 0, min(len(m.spec.Factors), 4))
+	if err := m.calc(w); err != nil {
+		if errors.Is(err, ErrNotQuantifiable) || errors.Is(err, ErrCalculation) {
+			return Result{}, err
+		}
+		return Result{}, fmt.Errorf("%w: %s: %w", ErrCalculation, m.ref, err)
+	}
+	return m.finish(w), nil
+}
+
+// finish sums the parts, applies Conservativeness and digests the result.
+func (m *built) finish(w *Worksheet) Result {
+	r := Result{
+		MethodologyID: m.spec.ID,
+		Version:       m.spec.Version,
+		SpecDigest:    m.digest,
+		BE:            w.sum(Baseline),
+		PE:            w.sum(Project),
+		LE:            w.sum(Leakage),
+		Resolution:    m.resolution,
+		Rounding:      carbon.TowardZero,
+	}
+	er := r.BE
+	if !r.PE.IsZero() {
+		er = er.Sub(r.PE)
+	}
+	if !r.LE.IsZero() {
+		er = er.Sub(r.LE)
+	}
+	w.steps = append(w.steps, Step{Name: "ER.gross", Expression: "BE − PE − LE", Value: er})
+	if er.IsNegative() {
+		er = carbon.Mass{}
+		w.steps = append(w.steps, Step{Name: "ER.floor", Expression: "max(0, ER.gross)", Value: er})
+	}
+	if m.discount {
+		er = er.Mul(m.keep)
+		w.steps = append(w.steps, Step{Name: "ER.discount", Expression: m.discountText, Value: er})
+	}
+	if m.capped {
+		if er.Cmp(m.spec.Conservativeness.Cap) > 0 {
+			er = m.spec.Conservativeness.Cap
+		}
+		w.steps = append(w.steps, Step{Name: "ER.cap", Expression: m.capText, Value: er})
+	}
+	er = roundDown(er, m.resolution, m.resPow10)
+	w.steps = append(w.steps, Step{Name: "ER", Expression: m.roundingText, Value: er})
+	r.ER = er
+	r.Steps = w.steps
+	r.Factors = w.used
+	r.Digest = encodeResult(&m.spec, m.digest, w.a, &r, w.space[:0]) // the expressions are built
+	return r
+}
+
+// sum appends the step summing part p and returns the sum.
+func (w *Worksheet) sum(p Part) carbon.Mass {
+	i := p - 1
+	var expr string
+	switch n := w.terms[i]; n {
+	case 0:
+		expr = "0"
+	case 1:
+		expr = termName(p, 0)
+	default:
+		b := w.buf[:0]
+		for j := 0; j < n; j++ {
+			if j > 0 {
+				b = append(b, " + "...)
+			}
+			b = append(b, termName(p, j)...)
+		}
+		w.buf = b
+		expr = string(b)
+	}
+	mass := carbon.Grams(w.sums[i])
+	w.steps = append(w.steps, Step{Name: p.String(), Expression: expr, Value: mass})
+	return mass
+}
+
+// roundDown rounds a non-negative m down to a multiple of the positive res.
+// pow10 is res's exponent when res is a power of ten (1 mg is 10^-3 g), the
+// usual case, which needs no division; otherwise it is unusedPow10.
+func roundDown(m, res carbon.Mass, pow10 int32) carbon.Mass {
+	if pow10 != unusedPow10 {
+		if m.Grams().Exponent() >= pow10 {
+			return m // already a multiple
+		}
+		return carbon.Grams(m.Grams().RoundDown(-pow10))
+	}
+	q, _ := m.Grams().QuoRem(res.Grams(), 0)
+	return carbon.Grams(q.Mul(res.Grams()))
+}
+
+// unusedPow10 marks a resolution that is not a power of ten.
+const unusedPow10 = -1 << 31
+
+// powerOfTen returns k when res is 10^k grams, and unusedPow10 otherwise.
+func powerOfTen(res carbon.Mass) int32 {
+	g := res.Grams()
+	if g.Sign() <= 0 || !inRange(g) {
+		return unusedPow10
+	}
+	c, e := g.Coefficient(), g.Exponent() // c is a copy
+	ten, r := big.NewInt(10), new(big.Int)
+	for c.Cmp(ten) >= 0 {
+		if c.QuoRem(c, ten, r); r.Sign() != 0 {
+			return unusedPow10
+		}
+		e++
+	}
+	if c.Cmp(big.NewInt(1)) != 0 {
+		return unusedPow10
+	}
+	return e
+}
+
+// check returns every reason the activity cannot be quantified, in a stable
+// order: the activity's own validation problems, then scenario, time,
+// quantities in Spec order and conditions in Spec order. A field already
+// reported is not reported again by a later check.
+func (m *built) check(a *carbon.Activity) problems {
+	ps := validateActivity(a)
+	s := &m.spec
+	if a.Scenario != s.Scenario && !ps.has("scenario") {
+		ps = append(ps, Problem{Field: "scenario", Err: ErrScenarioMismatch,
+			Msg: fmt.Sprintf("%q is not %q, the scenario %s quantifies", clip(string(a.Scenario)), string(s.Scenario), m.ref)})
+	}
+	if !a.OccurredAt.IsZero() && (a.OccurredAt.Before(s.ValidFrom) || (!s.ValidTo.IsZero() && !a.OccurredAt.Before(s.ValidTo))) {
+		ps = append(ps, Problem{Field: "occurred_at", Err: ErrOutsideValidity,
+			Msg: fmt.Sprintf("%s is outside %s's validity %s", a.OccurredAt.UTC().Format(time.RFC3339Nano), m.ref, window(s.ValidFrom, s.ValidTo))})
+	}
+	huge := false
+	for _, q := range a.Quantities {
+		huge = huge || !inRange(q.Value())
+	}
+	if huge { // rare: pay for a sorted, stable report
+		for _, name := range sortedNames(nil, a.Quantities) {
+			if field := quantityField(name); !inRange(a.Quantities[name].Value()) && !ps.has(field) {
+				ps = append(ps, Problem{Field: field, Err: ErrOutOfRange,
+					Msg: fmt.Sprintf("has more than %d digits or decimal places", maxExponent)})
+			}
+		}
+	}
+	for i := range s.Parameters {
+		pm := &s.Parameters[i]
+		if pm.Monitoring != Monitored || (len(ps) > 0 && ps.has(quantityField(pm.Name))) {
+			continue
+		}
+		q, ok := a.Quantities[pm.Name]
+		switch {
+		case !ok:
+			ps = append(ps, Problem{Field: quantityField(pm.Name), Err: ErrMissingQuantity,
+				Msg: fmt.Sprintf("missing (%s reads %s)", m.ref, dimPhrase(pm.Dimension))})
+		case q.Dimension() != pm.Dimension:
+			ps = append(ps, Problem{Field: quantityField(pm.Name), Err: ErrWrongUnit,
+				Msg: fmt.Sprintf("%s given where %s is required", q, dimPhrase(pm.Dimension))})
+		}
+	}
+	for i := range s.Conditions {
+		if p, ok := checkCondition(&s.Conditions[i], a, ps); !ok {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+// validateActivity returns carbon.Activity.Validate's problems.
+func validateActivity(a *carbon.Activity) problems {
+	err := a.Validate()
+	if err == nil {
+		return nil
+	}
+	var ve *carbon.ValidationError
+	if !errors.As(err, &ve) {
+		return problems{{Field: "activity", Err: err, Msg: err.Error()}}
+	}
+	ps := make(problems, len(ve.Problems))
+	for i, p := range ve.Problems {
+		ps[i] = Problem{Field: p.Field, Err: p.Err, Msg: p.Msg}
+	}
+	return ps
+}
+
+// problems is a list under construction.
+type problems []Problem
+
+// has reports whether field already has a problem. Callers on the hot path
+// test len(ps) first, so that the field's name is only built when needed.
+func (ps problems) has(field string) bool {
+	for _, p := range ps {
+		if p.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+func quantityField(name string) string  { return "quantities[" + name + "]" }
+func attributeField(name string) string { return "attributes[" + name + "]" }
+
+func dimPhrase(d carbon.Dimension) string {
+	if d == carbon.DimCount {
+		return "a count"
+	}
+	return "a " + d.String()
+}
+
+func window(from, to time.Time) string {
+	end := "∞)"
+	if !to.IsZero() {
+		end = to.UTC().Format(time.RFC3339) + ")"
+	}
+	return "[" + from.UTC().Format(time.RFC3339) + ", " + end
+}
+
+// checkCondition evaluates one applicability condition. It reports ok when
+// the condition holds or when the field it tests was already reported.
+func checkCondition(cd *Condition, a *carbon.Activity, ps problems) (Problem, bool) {
+	fail := func(field, format string, args ...any) (Problem, bool) {
+		msg := fmt.Sprintf(format, args...) + fmt.Sprintf(" (condition %q)", cd.ID)
+		return Problem{Field: field, Err: ErrConditionNotMet, Msg: msg}, false
+	}
+	wrongUnit := func(q, bound carbon.Quantity) (Problem, bool) {
+		return Problem{Field: quantityField(cd.Quantity), Err: ErrWrongUnit,
+			Msg: fmt.Sprintf("%s given where %s is required (condition %q)", q, unitPhrase(bound.Unit()), cd.ID)}, false
+	}
+	switch cd.Kind {
+	case QuantityRange:
+		if len(ps) > 0 && ps.has(quantityField(cd.Quantity)) {
+			return Problem{}, true
+		}
+		q, ok := a.Quantities[cd.Quantity]
+		if !ok {
+			return fail(quantityField(cd.Quantity), "missing")
+		}
+		if cd.Min.IsSet() {
+			c, err := compareQuantity(q, cd.Min.Value)
+			if err != nil {
+				return wrongUnit(q, cd.Min.Value)
+			}
+			if c < 0 || (c == 0 && cd.Min.Exclusive) {
+				rel := "below the minimum"
+				if cd.Min.Exclusive {
+					rel = "not above"
+				}
+				return fail(quantityField(cd.Quantity), "%s is %s %s", q, rel, cd.Min.Value)
+			}
+		}
+		if cd.Max.IsSet() {
+			c, err := compareQuantity(q, cd.Max.Value)
+			if err != nil {
+				return wrongUnit(q, cd.Max.Value)
+			}
+			if c > 0 || (c == 0 && cd.Max.Exclusive) {
+				rel := "above the maximum"
+				if cd.Max.Exclusive {
+					rel = "not below"
+				}
+				return fail(quantityField(cd.Quantity), "%s is %s %s", q, rel, cd.Max.Value)
+			}
+		}
+	case AttributeIn:
+		if len(ps) > 0 && ps.has(attributeField(cd.Attribute)) {
+			return Problem{}, true
+		}
+		v, ok := a.Attributes[cd.Attribute]
+		if !ok {
+			return fail(attributeField(cd.Attribute), "missing, must be one of %s", quoteList(cd.Values))
+		}
+		for _, want := range cd.Values {
+			if v == want {
+				return Problem{}, true
+			}
+		}
+		return fail(attributeField(cd.Attribute), "%q is not one of %s", clip(v), quoteList(cd.Values))
+	case RegionIn:
+		if ps.has("region") {
+			return Problem{}, true
+		}
+		for _, r := range cd.Regions {
+			if a.Region == r {
+				return Problem{}, true
+			}
+		}
+		names := make([]string, len(cd.Regions))
+		for i, r := range cd.Regions {
+			names[i] = string(r)
+		}
+		return fail("region", "%s is not one of %s", a.Region, strings.Join(names, ", "))
+	}
+	return Problem{}, true
+}
+
+func quoteList(vs []string) string {
+	q := make([]string, len(vs))
+	for i, v := range vs {
+		q[i] = strconv.Quote(v)
+	}
+	return strings.Join(q, ", ")
+}
