@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/carbonkit/carbonkit/internal/dec"
 )
 
 // MaxAttributeLen is the longest attribute value, in bytes, that an Activity
@@ -47,8 +49,8 @@ func (a Activity) Attribute(name string) (string, bool) {
 // Validate checks every field and returns nil or a *ValidationError naming every
 // problem found, in a stable order (not just the first). The error matches
 // ErrInvalidActivity, and also each problem's own sentinel (ErrInvalidID,
-// ErrMissing, ErrUnknownRegion, ErrUnknownUnit, ErrNegative, ErrTooLong,
-// ErrMalformedText).
+// ErrMissing, ErrUnknownRegion, ErrUnknownUnit, ErrOutOfRange, ErrNegative,
+// ErrTooLong, ErrMalformedText).
 func (a Activity) Validate() error {
 	var v ValidationError
 	v.check("id", ValidateID("activity", a.ID))
@@ -73,6 +75,8 @@ func (a Activity) Validate() error {
 		switch {
 		case !q.IsValid():
 			v.add(field, ErrUnknownUnit, fmt.Sprintf("unit %q is not defined", string(q.unit)))
+		case !dec.InRange(q.value):
+			v.add(field, ErrOutOfRange, "value has more than 1000 digits or an exponent beyond ±1000")
 		case q.IsNegative():
 			v.add(field, ErrNegative, fmt.Sprintf("%s is negative", q))
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
 
@@ -57,6 +58,9 @@ func TestActivityValidateProblems(t *testing.T) {
 		{"lower-case region", func(a *carbon.Activity) { a.Region = "cn-gd" }, "region", carbon.ErrUnknownRegion},
 		{"negative quantity", func(a *carbon.Activity) { a.Quantities["orders"] = mustQ(t, "-1 order") }, "quantities[orders]", carbon.ErrNegative},
 		{"zero quantity", func(a *carbon.Activity) { a.Quantities["orders"] = carbon.Quantity{} }, "quantities[orders]", carbon.ErrUnknownUnit},
+		{"hostile exponent", func(a *carbon.Activity) {
+			a.Quantities["mass"] = carbon.Grams(decimal.New(-1, -2_000_000_000)).Quantity()
+		}, "quantities[mass]", carbon.ErrOutOfRange},
 		{"empty quantity name", func(a *carbon.Activity) { a.Quantities[""] = mustQ(t, "1 box") }, "quantities[]", carbon.ErrInvalidID},
 		{"empty attribute name", func(a *carbon.Activity) { a.Attributes[""] = "x" }, "attributes[]", carbon.ErrInvalidID},
 		{"long attribute", func(a *carbon.Activity) { a.Attributes["note"] = strings.Repeat("x", carbon.MaxAttributeLen+1) }, "attributes[note]", carbon.ErrTooLong},

@@ -15,6 +15,10 @@ var (
 	ErrMalformedNumber = errors.New("carbon: malformed number")
 	// ErrNotFinite: the text spells NaN or an infinity.
 	ErrNotFinite = errors.New("carbon: number is not finite")
+	// ErrOutOfRange: a decimal with more digits, or a larger or smaller
+	// exponent, than carbonkit accepts (1000 of either: far beyond any real
+	// quantity, and a bound on what a hostile value can cost).
+	ErrOutOfRange = errors.New("carbon: number out of range")
 	// ErrUnknownUnit: a unit symbol carbonkit does not define.
 	ErrUnknownUnit = errors.New("carbon: unknown unit")
 	// ErrUnknownDimension: a dimension name carbonkit does not define.

@@ -23,11 +23,15 @@ type Quantity struct {
 }
 
 // NewQuantity returns value in unit u. An unknown unit is an error matching
-// ErrUnknownUnit. Negative values are allowed here (a correction may be
-// negative); Activity.Validate refuses them in reports.
+// ErrUnknownUnit; a value with more than 1000 digits or an exponent beyond
+// ±1000 is one matching ErrOutOfRange. Negative values are allowed here (a
+// correction may be negative); Activity.Validate refuses them in reports.
 func NewQuantity(value decimal.Decimal, u Unit) (Quantity, error) {
 	if !u.Valid() {
 		return Quantity{}, &ParseError{Func: "NewQuantity", Input: string(u), Err: ErrUnknownUnit}
+	}
+	if !dec.InRange(value) {
+		return Quantity{}, &ParseError{Func: "NewQuantity", Input: dec.Format(value), Err: ErrOutOfRange}
 	}
 	return Quantity{value: value, unit: u}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
 
@@ -108,6 +109,10 @@ func TestNewQuantity(t *testing.T) {
 	require.Equal(t, "2 box", q.String())
 	_, err = carbon.NewQuantity(d(t, "2"), carbon.Unit("crate"))
 	require.ErrorIs(t, err, carbon.ErrUnknownUnit)
+	_, err = carbon.NewQuantity(decimal.New(-1, -2_000_000_000), carbon.Kilometre)
+	require.ErrorIs(t, err, carbon.ErrOutOfRange)
+	_, err = carbon.NewQuantity(decimal.New(1, 1001), carbon.Kilometre)
+	require.ErrorIs(t, err, carbon.ErrOutOfRange)
 	require.False(t, carbon.Quantity{}.IsValid())
 }
 

@@ -198,17 +198,3 @@ func TestCanonRecords(t *testing.T) {
 	sum := sha256.Sum256([]byte(want))
 	require.Equal(t, hex.EncodeToString(sum[:]), c.sum())
 }
-
-func TestAppendDecimal(t *testing.T) {
-	for _, s := range []string{"0", "1", "-1", "1.5", "1.500", "0.001", "-0.0020", "1500", "123456789012345678",
-		"1234567890123456789012", "0.000000000000000000001", "100000000000000000000000", "-9223372036854775808"} {
-		t.Run(s, func(t *testing.T) {
-			v := d(t, s)
-			require.Equal(t, decFormat(v), string(appendDecimal(nil, v)))
-		})
-	}
-	t.Run("positive exponent", func(t *testing.T) {
-		v := num("15").Shift(3)
-		require.Equal(t, "15000", string(appendDecimal(nil, v)))
-	})
-}

@@ -86,7 +86,7 @@ func (c *canon) str(tag, s string) {
 
 func (c *canon) dec(tag string, d decimal.Decimal) {
 	var tmp [64]byte
-	c.record(tag, appendDecimal(tmp[:0], d))
+	c.record(tag, dec.Append(tmp[:0], d))
 }
 
 func (c *canon) mass(tag string, m carbon.Mass) { c.dec(tag, m.Grams()) }
@@ -118,70 +118,12 @@ func (c *canon) sum() string {
 	return string(out[:])
 }
 
-// appendDecimal appends d in dec.Format's canonical form. Coefficients that
-// fit in an int64 (every realistic value) are formatted without allocating;
-// anything larger goes through dec.Format itself.
-func appendDecimal(b []byte, d decimal.Decimal) []byte {
-	exp := d.Exponent()
-	if exp > maxExponent || exp < -maxExponent {
-		// Only an invalid Spec's digest gets here (Quantify refuses such
-		// numbers first): plain notation would spell out up to 2^31 zeros.
-		b = d.Coefficient().Append(b, 10)
-		b = append(b, 'e')
-		return strconv.AppendInt(b, int64(exp), 10)
-	}
-	if d.NumDigits() > 18 || exp > 18 || exp < -18 {
-		return append(b, dec.Format(d)...)
-	}
-	c := d.CoefficientInt64()
-	if c == 0 {
-		return append(b, '0')
-	}
-	for exp < 0 && c%10 == 0 {
-		c /= 10
-		exp++
-	}
-	if c < 0 {
-		b = append(b, '-')
-		c = -c
-	}
-	var digits [20]byte
-	s := strconv.AppendInt(digits[:0], c, 10)
-	switch {
-	case exp >= 0:
-		b = append(b, s...)
-		for i := int32(0); i < exp; i++ {
-			b = append(b, '0')
-		}
-	case len(s) > int(-exp):
-		cut := len(s) + int(exp)
-		b = append(b, s[:cut]...)
-		b = append(b, '.')
-		b = append(b, s[cut:]...)
-	default:
-		b = append(b, '0', '.')
-		for i := len(s); i < int(-exp); i++ {
-			b = append(b, '0')
-		}
-		b = append(b, s...)
-	}
-	return b
-}
-
 // formatDecimal is appendDecimal to a string.
 func formatDecimal(d decimal.Decimal) string {
 	var buf [32]byte
-	return string(appendDecimal(buf[:0], d))
+	return string(dec.Append(buf[:0], d))
 }
 
 // maxExponent bounds the exponent and digit count of any decimal this package
-// computes with, so that products of a few such numbers stay far inside
-// shopspring's int32 exponent (whose overflow panics) and inside what a digest
-// should ever have to format.
+// accepts (dec.InRange).
 const maxExponent = dec.MaxDigits
-
-// inRange reports whether d's digits and exponent are within maxExponent.
-func inRange(d decimal.Decimal) bool {
-	e := d.Exponent()
-	return e >= -maxExponent && e <= maxExponent && d.NumDigits() <= maxExponent
-}

@@ -98,6 +98,3 @@ func mustDeclarative(t testing.TB, s Spec, f Formula) Methodology {
 }
 
 var widgetFormula = Formula{BE: []Term{{Quantity: "widgets", Factors: []string{"widget"}}}}
-
-// decFormat is the reference formatter appendDecimal must agree with.
-var decFormat = dec.Format

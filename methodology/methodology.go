@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/internal/dec"
 	"github.com/shopspring/decimal"
 )
 
@@ -184,7 +185,7 @@ func (w *Worksheet) Term(part Part, quantity string, factorIDs ...string) error 
 	b := w.buf[:0]
 	b = append(b, quantity...)
 	b = append(b, " ("...)
-	b = appendDecimal(b, q.Value())
+	b = dec.Append(b, q.Value())
 	b = append(b, ' ')
 	b = append(b, q.Unit()...)
 	b = append(b, ')')
@@ -207,7 +208,7 @@ func (w *Worksheet) Term(part Part, quantity string, factorIDs ...string) error 
 				return fmt.Errorf("%w: %s: factor %q is per %s, but the term so far measures %s", ErrCalculation, w.m.ref, id, f.Denominator, unit)
 			}
 			b = append(b, " → "...)
-			b = appendDecimal(b, cv)
+			b = dec.Append(b, cv)
 			b = append(b, ' ')
 			b = append(b, f.Denominator...)
 			v, unit = cv, f.Denominator
@@ -215,7 +216,7 @@ func (w *Worksheet) Term(part Part, quantity string, factorIDs ...string) error 
 		b = append(b, " × "...)
 		b = append(b, id...)
 		b = append(b, " ("...)
-		b = appendDecimal(b, f.Value)
+		b = dec.Append(b, f.Value)
 		if !f.Ratio() {
 			b = append(b, ' ')
 			b = append(b, f.Numerator...)
@@ -391,7 +392,7 @@ const unusedPow10 = -1 << 31
 // powerOfTen returns k when res is 10^k grams, and unusedPow10 otherwise.
 func powerOfTen(res carbon.Mass) int32 {
 	g := res.Grams()
-	if g.Sign() <= 0 || !inRange(g) {
+	if g.Sign() <= 0 || !dec.InRange(g) {
 		return unusedPow10
 	}
 	c, e := g.Coefficient(), g.Exponent() // c is a copy
@@ -425,11 +426,11 @@ func (m *built) check(a *carbon.Activity) problems {
 	}
 	huge := false
 	for _, q := range a.Quantities {
-		huge = huge || !inRange(q.Value())
+		huge = huge || !dec.InRange(q.Value())
 	}
 	if huge { // rare: pay for a sorted, stable report
 		for _, name := range sortedNames(nil, a.Quantities) {
-			if field := quantityField(name); !inRange(a.Quantities[name].Value()) && !ps.has(field) {
+			if field := quantityField(name); !dec.InRange(a.Quantities[name].Value()) && !ps.has(field) {
 				ps = append(ps, Problem{Field: field, Err: ErrOutOfRange,
 					Msg: fmt.Sprintf("has more than %d digits or decimal places", maxExponent)})
 			}

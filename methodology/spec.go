@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/internal/dec"
 	"github.com/shopspring/decimal"
 )
 
@@ -424,7 +425,7 @@ func (c *specCheck) url(path, s string) {
 }
 
 func (c *specCheck) number(path string, d decimal.Decimal) bool {
-	if !inRange(d) {
+	if !dec.InRange(d) {
 		c.add(path, ErrOutOfRange, "has more than %d digits or decimal places", maxExponent)
 		return false
 	}

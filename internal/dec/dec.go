@@ -12,6 +12,7 @@ package dec
 import (
 	"errors"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/shopspring/decimal"
@@ -101,36 +102,83 @@ func isNonFinite(s string) bool {
 // Format writes d in plain notation with no trailing fractional zeros and no
 // exponent ("1.5", "-0.002", "1500"). Equal values always format identically,
 // whatever their internal exponent, so the result is safe to hash.
-func Format(d decimal.Decimal) string {
-	coef := d.Coefficient()
-	exp := int(d.Exponent())
-	if coef.Sign() == 0 {
-		return "0"
+//
+// A decimal whose exponent lies outside ±InRange's bound (never one that
+// Parse returned or that InRange accepts) is written as "<coefficient>e<exp>"
+// instead, so that formatting a hostile value cannot spell out billions of
+// zeros; that form does not parse back.
+func Format(d decimal.Decimal) string { return string(Append(nil, d)) }
+
+// Append appends Format(d) to b. For a coefficient that fits in an int64 it
+// allocates nothing beyond b's growth.
+func Append(b []byte, d decimal.Decimal) []byte {
+	exp := d.Exponent()
+	if exp > 2*MaxDigits || exp < -2*MaxDigits {
+		b = d.Coefficient().Append(b, 10)
+		b = append(b, 'e')
+		return strconv.AppendInt(b, int64(exp), 10)
 	}
-	// Strip trailing zeros from the coefficient so that 1.50 and 1.5 agree.
-	ten := big.NewInt(10)
-	q, r := new(big.Int), new(big.Int)
-	for exp < 0 {
-		q.QuoRem(coef, ten, r)
-		if r.Sign() != 0 {
-			break
+	var digits []byte
+	var scratch [20]byte
+	if d.NumDigits() <= 18 {
+		c := d.CoefficientInt64()
+		if c == 0 {
+			return append(b, '0')
 		}
-		coef.Set(q)
-		exp++
+		for exp < 0 && c%10 == 0 {
+			c /= 10
+			exp++
+		}
+		if c < 0 {
+			b = append(b, '-')
+			c = -c
+		}
+		digits = strconv.AppendInt(scratch[:0], c, 10)
+	} else {
+		coef := d.Coefficient()
+		ten, q, r := big.NewInt(10), new(big.Int), new(big.Int)
+		for exp < 0 {
+			q.QuoRem(coef, ten, r)
+			if r.Sign() != 0 {
+				break
+			}
+			coef.Set(q)
+			exp++
+		}
+		if coef.Sign() < 0 {
+			b = append(b, '-')
+			coef.Neg(coef)
+		}
+		digits = coef.Append(nil, 10)
 	}
-	s := coef.String()
-	sign := ""
-	if s[0] == '-' {
-		sign, s = "-", s[1:]
-	}
+	n := len(digits)
 	switch {
 	case exp >= 0:
-		return sign + s + strings.Repeat("0", exp)
-	case len(s) > -exp:
-		return sign + s[:len(s)+exp] + "." + s[len(s)+exp:]
+		b = append(b, digits...)
+		for range exp {
+			b = append(b, '0')
+		}
+	case n > int(-exp):
+		cut := n + int(exp)
+		b = append(b, digits[:cut]...)
+		b = append(b, '.')
+		b = append(b, digits[cut:]...)
 	default:
-		return sign + "0." + strings.Repeat("0", -exp-len(s)) + s
+		b = append(b, '0', '.')
+		for i := n; i < int(-exp); i++ {
+			b = append(b, '0')
+		}
+		b = append(b, digits...)
 	}
+	return b
+}
+
+// InRange reports whether d has at most MaxDigits digits and an exponent
+// within ±MaxDigits: every value Parse returns is in range, and so is the
+// product of a few of them.
+func InRange(d decimal.Decimal) bool {
+	e := d.Exponent()
+	return e >= -MaxDigits && e <= MaxDigits && d.NumDigits() <= MaxDigits
 }
 
 // Mode is a rounding mode for converting a decimal to an integer count.

@@ -57,6 +57,34 @@ func TestFormat(t *testing.T) {
 	}
 }
 
+func TestAppendMatchesBigPath(t *testing.T) {
+	// Values on both sides of the int64 fast path, each written with extra
+	// trailing zeros so that trimming is exercised.
+	tests := map[string]string{
+		"0": "0", "1": "1", "-1": "-1", "1.500": "1.5", "0.001": "0.001", "-0.0020": "-0.002",
+		"1500": "1500", "123456789012345678": "123456789012345678",
+		"1234567890123456789012":       "1234567890123456789012",
+		"0.000000000000000000001":      "0.000000000000000000001",
+		"100000000000000000000000.000": "100000000000000000000000",
+		"-9223372036854775808":         "-9223372036854775808",
+		"-92233720368547758080.5000":   "-92233720368547758080.5",
+	}
+	for in, want := range tests {
+		v, err := dec.Parse(in)
+		require.NoError(t, err)
+		require.Equal(t, want, string(dec.Append([]byte{}, v)), in)
+	}
+	require.Equal(t, "15000", dec.Format(decimal.New(15, 3)))
+	require.Equal(t, "x=1.5", string(dec.Append([]byte("x="), decimal.New(15, -1))))
+}
+
+func TestFormatBoundsHostileExponents(t *testing.T) {
+	require.Equal(t, "-1e-2000000000", dec.Format(decimal.New(-1, -2_000_000_000)))
+	require.Equal(t, "7e2000000000", dec.Format(decimal.New(7, 2_000_000_000)))
+	require.False(t, dec.InRange(decimal.New(7, 2_000_000_000)))
+	require.True(t, dec.InRange(decimal.New(15, -1)))
+}
+
 func TestRoundAndInt64(t *testing.T) {
 	v := decimal.New(-25, -1) // -2.5
 	for m, want := range map[dec.Mode]int64{dec.TowardZero: -2, dec.AwayFromZero: -3, dec.HalfEven: -2} {
