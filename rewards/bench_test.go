@@ -1,0 +1,214 @@
+package rewards_test
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/rewards"
+)
+
+const benchMembers = 1_000_000
+
+// reportCPU logs the process CPU time per operation since start: on a shared
+// machine ns/op is wall time, and this is what the operation itself cost.
+func reportCPU(b *testing.B, start time.Duration, ops int) {
+	b.Helper()
+	if ops > 0 && start > 0 {
+		b.Logf("%d ops, process CPU %d ns/op", ops, int64(processCPU()-start)/int64(ops))
+	}
+}
+
+// benchBoard returns a MemBoardStore whose board "b" has benchMembers
+// members with scores spread over 0 to 100,000 (so there are many ties, as on
+// a real board), and the members' IDs.
+func benchBoard(b *testing.B) (*rewards.MemBoardStore, []carbon.UserID) {
+	b.Helper()
+	s := rewards.NewMemBoardStore()
+	rng := rand.New(rand.NewPCG(1, 2))
+	users := make([]carbon.UserID, benchMembers)
+	ctx := context.Background()
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	for i := range users {
+		users[i] = carbon.UserID(fmt.Sprintf("user-%07d", i))
+		key := rewards.EarningKey{Partner: "p", ActivityID: "seed-" + strconv.Itoa(i)}
+		if _, err := s.Add(ctx, "b", users[i], key, carbon.Points(rng.IntN(100_000)+1), t0.Add(time.Duration(i)*time.Millisecond)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s, users
+}
+
+// BenchmarkBoardUpdate adds points (a tenth of them reversals) to random
+// members of a 1,000,000-member board: the idempotency record, the score
+// and the member's move in the order.
+func BenchmarkBoardUpdate(b *testing.B) {
+	s, users := benchBoard(b)
+	rng := rand.New(rand.NewPCG(3, 4))
+	ctx := context.Background()
+	t0 := time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)
+	buf := make([]byte, 0, 32)
+	b.ReportAllocs()
+	cpu, ops := processCPU(), 0
+	i := 0
+	for b.Loop() {
+		ops++
+		i++
+		delta := carbon.Points(rng.IntN(50) + 1)
+		if i%10 == 0 {
+			delta = -delta
+		}
+		buf = strconv.AppendInt(append(buf[:0], "act-"...), int64(i), 10)
+		key := rewards.EarningKey{Partner: "p", ActivityID: string(buf)}
+		if _, err := s.Add(ctx, "b", users[rng.IntN(len(users))], key, delta, t0.Add(time.Duration(i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu, ops)
+}
+
+// BenchmarkBoardTop100 reads the first 100 standings, ranks included, of a
+// 1,000,000-member board.
+func BenchmarkBoardTop100(b *testing.B) {
+	s, _ := benchBoard(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu, ops := processCPU(), 0
+	for b.Loop() {
+		ops++
+		top, err := s.Range(ctx, "b", 0, 100)
+		if err != nil || len(top) != 100 {
+			b.Fatal(err, len(top))
+		}
+	}
+	reportCPU(b, cpu, ops)
+}
+
+// BenchmarkBoardRank looks up a random member's standing (rank and
+// position) on a 1,000,000-member board.
+func BenchmarkBoardRank(b *testing.B) {
+	s, users := benchBoard(b)
+	rng := rand.New(rand.NewPCG(5, 6))
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu, ops := processCPU(), 0
+	for b.Loop() {
+		ops++
+		if _, err := s.Around(ctx, "b", users[rng.IntN(len(users))], 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu, ops)
+}
+
+// BenchmarkBoardRankNeighbours is BenchmarkBoardRank with 5 members above
+// and below.
+func BenchmarkBoardRankNeighbours(b *testing.B) {
+	s, users := benchBoard(b)
+	rng := rand.New(rand.NewPCG(5, 6))
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu, ops := processCPU(), 0
+	for b.Loop() {
+		ops++
+		if _, err := s.Around(ctx, "b", users[rng.IntN(len(users))], 5); err != nil {
+			b.Fatal(err)
+		}
+	}
+	reportCPU(b, cpu, ops)
+}
+
+// benchEarnings returns about n credits from a workload over 10,000 users.
+func benchEarnings(n int) []rewards.Earning {
+	var out []rewards.Earning
+	for _, e := range newWorkload(99, n, 10_000).truth {
+		if !e.Reversal {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// BenchmarkBadgesApply applies one earning to the badges of crossBadges
+// (12 badges, 25 levels, every criterion kind) for a user among 10,000:
+// what Earn pays for badges and mascot levels.
+func BenchmarkBadgesApply(b *testing.B) {
+	badges, err := rewards.NewBadges(rewards.NewMemBadgeStore(), crossBadges(b), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := benchEarnings(200_000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu, ops := processCPU(), 0
+	i := 0
+	for b.Loop() {
+		ops++
+		e := es[i%len(es)]
+		e.ActivityID = "b" + strconv.Itoa(i)
+		if _, err := badges.Apply(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	reportCPU(b, cpu, ops)
+}
+
+// BenchmarkBoardsApply applies one earning to three boards (national,
+// regional, closed): what Earn pays for leaderboards.
+func BenchmarkBoardsApply(b *testing.B) {
+	clock := carbon.NewTestClock(workloadFrom.Add(24 * time.Hour))
+	boards, err := rewards.NewBoards(rewards.NewMemBoardStore(), &rewards.BoardsOptions{Clock: clock})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, d := range crossBoards(b) {
+		if err := boards.Define(context.Background(), d); err != nil {
+			b.Fatal(err)
+		}
+	}
+	es := benchEarnings(200_000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu, ops := processCPU(), 0
+	i := 0
+	for b.Loop() {
+		ops++
+		e := es[i%len(es)]
+		e.ActivityID = "b" + strconv.Itoa(i)
+		e.CreditedAt = workloadFrom.Add(time.Hour)
+		e.Points++ // a zero-point earning touches no board
+		if _, err := boards.Apply(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	reportCPU(b, cpu, ops)
+}
+
+// BenchmarkFootprintsApply applies one earning to a user's footprint.
+func BenchmarkFootprintsApply(b *testing.B) {
+	feet, err := rewards.NewFootprints(rewards.NewMemFootprintStore(), shanghai)
+	if err != nil {
+		b.Fatal(err)
+	}
+	es := benchEarnings(200_000)
+	ctx := context.Background()
+	b.ReportAllocs()
+	cpu, ops := processCPU(), 0
+	i := 0
+	for b.Loop() {
+		ops++
+		e := es[i%len(es)]
+		e.ActivityID = "b" + strconv.Itoa(i)
+		if _, err := feet.Apply(ctx, e); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+	reportCPU(b, cpu, ops)
+}
