@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	mrand "math/rand/v2"
 	"runtime"
 	"slices"
 	"strconv"
@@ -178,6 +179,9 @@ func (l *Ledger) view(ctx context.Context, op string, fn func(tx ReadTx) error) 
 	return storeErr(op, l.store.View(ctx, fn), nil)
 }
 
+// backoff waits before retry attempt+1 of a conflicted transaction: a
+// yield for the first few, then a growing sleep, jittered (half of it
+// random) so that writers that collided do not collide again in lockstep.
 func backoff(attempt int) {
 	if attempt < 4 {
 		runtime.Gosched()
@@ -187,7 +191,7 @@ func backoff(attempt int) {
 	if d > 2*time.Millisecond {
 		d = 2 * time.Millisecond
 	}
-	time.Sleep(d)
+	time.Sleep(d/2 + mrand.N(d/2+1))
 }
 
 // write runs one write operation that produces one entry. key is the

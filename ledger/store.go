@@ -71,7 +71,9 @@ type ReadTx interface {
 	// History returns up to limit committed entries that post to, hold on or
 	// take lots from the account, in commit order, starting at cursor (""
 	// for the first), and the cursor of the next page ("" when there are no
-	// more). A cursor the store did not issue gets ErrInvalidCursor.
+	// more). A cursor the store did not issue gets ErrInvalidCursor. A store
+	// that seals after commit may show sealed entries only, in Seq order, so
+	// that a page once read never gains an entry before its end.
 	History(ctx context.Context, id AccountID, cursor string, limit int) ([]*Entry, string, error)
 	// Changes returns up to limit sealed entries with Seq greater than
 	// after, in Seq order and without gaps: it stops before the first entry
@@ -94,7 +96,9 @@ type Tx interface {
 	ReadTx
 	// Lock takes exclusive locks on the accounts named, acquired in sorted
 	// ID order whatever the order given, and held until the transaction
-	// ends (ErrNotFound, holding none of them, if one does not exist): no other transaction can lock them, or change their balances or
+	// ends (ErrNotFound if one does not exist; the Ledger then abandons the
+	// transaction, so a store may keep the locks it took until it ends): no
+	// other transaction can lock them, or change their balances or
 	// lots except by AddBalance deltas on accounts it did not lock itself
 	// (the Ledger never does that to an account whose rules it checks). The
 	// Ledger calls Lock at most once per transaction, before any write, and
@@ -124,7 +128,9 @@ type Tx interface {
 	// entry or by a transaction still in flight, InsertEntry or the commit
 	// fails with ErrConflict: at most one entry is ever recorded under a
 	// key. So does an entry whose ID is taken (the Ledger then retries with
-	// a new ID).
+	// a new ID). A store may take the keys at InsertEntry or only at
+	// commit (a database store that sends its writes with the commit):
+	// of two transactions racing for a key, either may win.
 	InsertEntry(ctx context.Context, e *Entry, keys []string) error
 }
 

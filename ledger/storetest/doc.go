@@ -13,6 +13,9 @@
 // locking without deadlock, concurrent writers, idempotency and spend races,
 // and after every step the invariants of CheckInvariants.
 //
-// Faulty, CheckInvariants and Snapshot are exported for other tests, such as
-// the ledger's simulation.
+// Simulate is the ledger's deterministic simulation: a seeded random
+// workload, with injected faults, whose every reply is checked against a
+// reference model. The ledger runs it over memstore; any Store can run it
+// the same way. Faulty, CheckInvariants and Snapshot are exported for other
+// tests.
 package storetest

@@ -1,0 +1,182 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/ledger"
+	"github.com/carbonkit/carbonkit/ledger/storetest"
+)
+
+// killer wraps a Store and, when armed, terminates the server process of
+// the connection running the next transaction (pg_terminate_backend) at a
+// chosen point: just after the operation locked its accounts (in the middle
+// of it, with reads still to come), or after its last write call, just
+// before the COMMIT is sent with the buffered writes.
+type killer struct {
+	*Store
+	t     *testing.T
+	armed killPoint
+}
+
+type killPoint int
+
+const (
+	noKill killPoint = iota
+	killAfterLock
+	killBeforeCommit
+)
+
+func (k *killer) Update(ctx context.Context, fn func(ledger.Tx) error) error {
+	at := k.armed
+	k.armed = noKill
+	if at == noKill {
+		return k.Store.Update(ctx, fn)
+	}
+	return k.Store.Update(ctx, func(tx ledger.Tx) error {
+		return fn(&killTx{Tx: tx, k: k, at: at})
+	})
+}
+
+type killTx struct {
+	ledger.Tx
+	k  *killer
+	at killPoint
+}
+
+func (t *killTx) kill(ctx context.Context) {
+	t.k.t.Helper()
+	pid := t.Tx.(*txn).conn.Conn().PgConn().PID()
+	var ok bool
+	// The role may signal its own sessions; wait for the process to exit.
+	if err := admin.QueryRow(ctx, `SELECT pg_terminate_backend($1, 5000)`, int32(pid)).Scan(&ok); err != nil || !ok {
+		t.k.t.Fatalf("pg_terminate_backend(%d) = %v, %v", pid, ok, err)
+	}
+}
+
+func (t *killTx) Lock(ctx context.Context, ids []ledger.AccountID) error {
+	err := t.Tx.Lock(ctx, ids)
+	if err == nil && t.at == killAfterLock {
+		t.kill(ctx)
+	}
+	return err
+}
+
+func (t *killTx) InsertEntry(ctx context.Context, e *ledger.Entry, keys []string) error {
+	err := t.Tx.InsertEntry(ctx, e, keys)
+	if err == nil && t.at == killBeforeCommit {
+		t.kill(ctx)
+	}
+	return err
+}
+
+// TestTerminatedConnection kills the connection in the middle of each kind
+// of operation and just before its commit: the failed call must change
+// nothing (no entry, balance, lot or feed row), and the retry with the
+// same key must succeed exactly once.
+func TestTerminatedConnection(t *testing.T) {
+	s, _, _ := newStore(t, nil)
+	ctx := context.Background()
+	k := &killer{Store: s, t: t}
+	clock := carbon.NewTestClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	l, err := ledger.New(k, &ledger.Options{Clock: clock, Expiry: ledger.ExpireAfter(30 * 24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(l.OpenUser(ctx, "u-1"))
+	must(l.LinkPartner(ctx, "u-1", "food"))
+	must(l.LinkPartner(ctx, "u-1", "metro"))
+	must(l.OpenAccount(ctx, "merchant shop", ledger.BalancePolicy{}))
+	shop := ledger.AccountID("merchant shop")
+
+	var spent, held ledger.EntryID
+	ops := []struct {
+		name string
+		run  func() (ledger.Entry, error)
+	}{
+		{"Earn", func() (ledger.Entry, error) {
+			return l.Post(ctx, ledger.PostRequest{Key: "earn-1", Postings: []ledger.Posting{
+				{Account: ledger.IssuanceAccount("food"), Asset: ledger.Points, Amount: -100},
+				{Account: ledger.PartnerAccount("u-1", "food"), Asset: ledger.Points, Amount: 100}}})
+		}},
+		{"EarnOther", func() (ledger.Entry, error) {
+			return l.Post(ctx, ledger.PostRequest{Key: "earn-2", Postings: []ledger.Posting{
+				{Account: ledger.IssuanceAccount("metro"), Asset: ledger.Points, Amount: -50},
+				{Account: ledger.PartnerAccount("u-1", "metro"), Asset: ledger.Points, Amount: 50}}})
+		}},
+		{"SpendAtParent", func() (ledger.Entry, error) {
+			e, err := l.Spend(ctx, ledger.Spend{Key: "spend-1", User: "u-1", Asset: ledger.Points, Amount: 120, To: shop})
+			spent = e.ID
+			return e, err
+		}},
+		{"HoldSpend", func() (ledger.Entry, error) {
+			e, err := l.HoldSpend(ctx, ledger.Spend{Key: "hold-1", User: "u-1", Asset: ledger.Points, Amount: 20, To: shop,
+				Deadline: clock.Now().Add(time.Hour)})
+			held = e.ID
+			return e, err
+		}},
+		{"CommitHold", func() (ledger.Entry, error) {
+			return l.Commit(ctx, ledger.CommitRequest{Key: "commit-1", Hold: held, Amount: 15})
+		}},
+		{"Reverse", func() (ledger.Entry, error) {
+			return l.Reverse(ctx, ledger.ReverseRequest{Key: "reverse-1", Entry: spent})
+		}},
+	}
+	for _, o := range ops {
+		for _, at := range []killPoint{killAfterLock, killBeforeCommit} {
+			before, err := storetest.Snapshot(ctx, l, k)
+			if err != nil {
+				t.Fatal(err)
+			}
+			k.armed = at
+			_, err = o.run()
+			if err == nil || !errors.Is(err, ledger.ErrStore) || errors.Is(err, ledger.ErrConflict) {
+				t.Fatalf("%s, killed at point %d: %v; want ledger.ErrStore, not ErrConflict", o.name, at, err)
+			}
+			if at == killBeforeCommit && !errors.Is(err, ErrUnknownOutcome) {
+				t.Fatalf("%s, killed before commit: %v; want ErrUnknownOutcome", o.name, err)
+			}
+			if err := s.Seal(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if after, err := storetest.Snapshot(ctx, l, k); err != nil || after != before {
+				t.Fatalf("%s, killed at point %d, changed the store (%v):\nbefore:\n%s\nafter:\n%s", o.name, at, err, before, after)
+			}
+		}
+		seq, err := l.VerifyChain(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := o.run()
+		if err != nil {
+			t.Fatalf("%s retried: %v", o.name, err)
+		}
+		committed, err := storetest.Snapshot(ctx, l, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := o.run()
+		if err != nil || again.ID != e.ID {
+			t.Fatalf("%s replayed: %s, %v; want %s", o.name, again.ID, err, e.ID)
+		}
+		if after, err := storetest.Snapshot(ctx, l, k); err != nil || after != committed {
+			t.Fatalf("%s: the replay changed the store (%v)", o.name, err)
+		}
+		feed, err := l.Changes(ctx, seq, 1000)
+		if err != nil || len(feed) != 1 || feed[0].ID != e.ID {
+			t.Fatalf("%s: the feed gained %d entries (%v), want exactly its entry", o.name, len(feed), err)
+		}
+		if err := storetest.CheckInvariants(ctx, l, k); err != nil {
+			t.Fatalf("after %s: %v", o.name, err)
+		}
+	}
+}

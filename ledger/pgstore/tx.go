@@ -1,0 +1,535 @@
+package pgstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/carbonkit/carbonkit/ledger"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// txn is one transaction, read-write (Update) or read-only (View). It
+// begins lazily, in the same round trip as its first statement. Reads run
+// at once; writes are buffered and sent, with the COMMIT, in one pipelined
+// round trip (commit), so a write costs the database no round trip of its
+// own and a transaction holds its row locks on shared balance rows only for
+// the duration of that last round trip.
+type txn struct {
+	s     *Store
+	conn  *pgxpool.Conn
+	write bool
+	begun bool // BEGIN was sent
+	ended bool // COMMIT succeeded, or the connection was given up
+
+	locked  []ledger.Account // sorted by ID, read under the lock
+	creates []ledger.Account
+	updates []ledger.Account
+	deltas  []delta
+	newLots []ledger.Lot
+	lotAdds []lotAdd
+	inserts []insert
+	buf     []byte
+}
+
+type delta struct {
+	id           ledger.AccountID
+	asset        ledger.Asset
+	posted, held int64
+}
+
+type insert struct {
+	id       ledger.EntryID
+	kind     ledger.EntryKind
+	ref      ledger.EntryID
+	deadline time.Time
+	body     []byte
+	keys     []string // sorted
+	accounts []string // every account the entry posts to or takes lots from, once
+}
+
+type lotAdd struct {
+	account ledger.AccountID
+	id      ledger.LotID
+	delta   int64
+}
+
+func (t *txn) init(s *Store, conn *pgxpool.Conn, write bool) {
+	t.s, t.conn, t.write = s, conn, write
+}
+
+func (t *txn) reset() {
+	clear(t.locked)
+	clear(t.creates)
+	clear(t.updates)
+	clear(t.deltas)
+	clear(t.newLots)
+	clear(t.lotAdds)
+	clear(t.inserts)
+	*t = txn{locked: t.locked[:0], creates: t.creates[:0], updates: t.updates[:0], deltas: t.deltas[:0],
+		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], buf: t.buf[:0]}
+}
+
+func (t *txn) beginSQL() string {
+	if t.write {
+		return "BEGIN ISOLATION LEVEL READ COMMITTED"
+	}
+	return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+}
+
+// finish rolls back a transaction that did not commit. If that fails, the
+// connection is in an unknown state and is closed rather than returned to
+// the pool.
+func (t *txn) finish(ctx context.Context) {
+	if !t.begun || t.ended {
+		return
+	}
+	conn := t.conn.Conn()
+	if conn.IsClosed() {
+		return
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(rctx, "ROLLBACK"); err != nil {
+		_ = conn.Close(rctx)
+	}
+}
+
+// errStop ends a row walk early.
+var errStop = errors.New("stop")
+
+// query runs one statement in the transaction, beginning it first if it
+// has not begun, and calls each for every row until each returns an error
+// (errStop ends the walk without one).
+func (t *txn) query(ctx context.Context, op, sql string, args []any, each func(pgx.Rows) error) error {
+	var rows pgx.Rows
+	var br pgx.BatchResults
+	var err error
+	if t.begun {
+		rows, err = t.conn.Query(ctx, sql, args...)
+	} else {
+		var b pgx.Batch
+		b.Queue(t.beginSQL())
+		b.Queue(sql, args...)
+		br = t.conn.SendBatch(ctx, &b)
+		t.begun = true
+		if _, err = br.Exec(); err == nil {
+			rows, err = br.Query()
+		}
+	}
+	if err == nil {
+		for rows.Next() {
+			if err = each(rows); err != nil {
+				break
+			}
+		}
+		rows.Close()
+		if err == nil || err == errStop {
+			err = rows.Err()
+		}
+	}
+	if br != nil {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if err != nil {
+		var se *Error
+		if errors.As(err, &se) {
+			return err
+		}
+		return classify(op, err, false)
+	}
+	return nil
+}
+
+func notFound(what string) error {
+	return &Error{Op: "read", Kind: ledger.ErrNotFound, Detail: what}
+}
+
+// Account implements ledger.ReadTx.
+func (t *txn) Account(ctx context.Context, id ledger.AccountID) (ledger.Account, error) {
+	if i, ok := slices.BinarySearchFunc(t.locked, id, byID); ok {
+		return t.locked[i], nil
+	}
+	system := !id.IsUser()
+	if system {
+		if a, ok := t.s.system.Load(id); ok {
+			return a.(ledger.Account), nil
+		}
+	}
+	a := ledger.Account{ID: id}
+	found := false
+	err := t.query(ctx, "account", `SELECT overdraft, overdraft_limit, closed FROM ledger_accounts WHERE id = $1`,
+		[]any{string(id)}, func(r pgx.Rows) error {
+			found = true
+			return r.Scan(&a.Policy.Overdraft, &a.Policy.Limit, &a.Closed)
+		})
+	if err != nil {
+		return ledger.Account{}, err
+	}
+	if !found {
+		return ledger.Account{}, notFound("account " + strconv.Quote(string(id)))
+	}
+	if system {
+		t.s.system.Store(id, a)
+	}
+	return a, nil
+}
+
+func byID(a ledger.Account, id ledger.AccountID) int { return cmp.Compare(a.ID, id) }
+
+func scanAccount(r pgx.Rows) (ledger.Account, error) {
+	var a ledger.Account
+	var id string
+	err := r.Scan(&id, &a.Policy.Overdraft, &a.Policy.Limit, &a.Closed)
+	a.ID = ledger.AccountID(id)
+	return a, err
+}
+
+// Accounts implements ledger.ReadTx.
+func (t *txn) Accounts(ctx context.Context, after ledger.AccountID, limit int) ([]ledger.Account, error) {
+	var out []ledger.Account
+	err := t.query(ctx, "accounts", `SELECT id, overdraft, overdraft_limit, closed FROM ledger_accounts
+		WHERE id > $1 ORDER BY id LIMIT $2`, []any{string(after), limit}, func(r pgx.Rows) error {
+		a, err := scanAccount(r)
+		out = append(out, a)
+		return err
+	})
+	return out, err
+}
+
+// Children implements ledger.ReadTx. A parent that does not exist gets
+// ErrNotFound.
+func (t *txn) Children(ctx context.Context, parent ledger.AccountID) ([]ledger.Account, error) {
+	var out []ledger.Account
+	exists := false
+	err := t.query(ctx, "children", `SELECT id, overdraft, overdraft_limit, closed FROM ledger_accounts
+		WHERE parent = $1 OR id = $1 ORDER BY id`, []any{string(parent)}, func(r pgx.Rows) error {
+		a, err := scanAccount(r)
+		if a.ID == parent {
+			exists = true
+		} else {
+			out = append(out, a)
+		}
+		return err
+	})
+	if err == nil && !exists {
+		err = notFound("account " + strconv.Quote(string(parent)))
+	}
+	return out, err
+}
+
+// Balance implements ledger.ReadTx: the sum of the account's shard rows.
+func (t *txn) Balance(ctx context.Context, id ledger.AccountID, asset ledger.Asset) (ledger.Balance, error) {
+	var b ledger.Balance
+	exists := false
+	err := t.query(ctx, "balance", `SELECT EXISTS (SELECT 1 FROM ledger_accounts WHERE id = $1),
+		coalesce(sum(posted), 0)::bigint, coalesce(sum(held), 0)::bigint
+		FROM ledger_balances WHERE account = $1 AND asset = $2`, []any{string(id), string(asset)}, func(r pgx.Rows) error {
+		return r.Scan(&exists, &b.Posted, &b.Held)
+	})
+	if err == nil && !exists {
+		err = notFound("account " + strconv.Quote(string(id)))
+	}
+	return b, err
+}
+
+const lotColumns = `entry, posting, account, asset, amount, remaining, expires_s, expires_ns, created_s, created_ns`
+
+func scanLot(r pgx.Rows) (ledger.Lot, error) {
+	var l ledger.Lot
+	var entry, account, asset string
+	var posting int32
+	var es *int64
+	var ens *int32
+	var cs int64
+	var cns int32
+	err := r.Scan(&entry, &posting, &account, &asset, &l.Amount, &l.Remaining, &es, &ens, &cs, &cns)
+	l.ID = ledger.LotID{Entry: ledger.EntryID(entry), Posting: int(posting)}
+	l.Account, l.Asset = ledger.AccountID(account), ledger.Asset(asset)
+	if es != nil && ens != nil {
+		l.Expires = time.Unix(*es, int64(*ens)).UTC()
+	}
+	l.Created = time.Unix(cs, int64(cns)).UTC()
+	return l, err
+}
+
+// Lots implements ledger.ReadTx.
+func (t *txn) Lots(ctx context.Context, id ledger.AccountID, asset ledger.Asset, fn func(ledger.Lot) bool) error {
+	return t.query(ctx, "lots", `SELECT `+lotColumns+` FROM ledger_lots
+		WHERE account = $1 AND asset = $2 AND remaining > 0
+		ORDER BY expires_s ASC NULLS LAST, expires_ns, created_s, created_ns, n`,
+		[]any{string(id), string(asset)}, func(r pgx.Rows) error {
+			l, err := scanLot(r)
+			if err != nil {
+				return err
+			}
+			if !fn(l) {
+				return errStop
+			}
+			return nil
+		})
+}
+
+// Lot implements ledger.ReadTx.
+func (t *txn) Lot(ctx context.Context, account ledger.AccountID, id ledger.LotID) (ledger.Lot, error) {
+	var l ledger.Lot
+	found := false
+	err := t.query(ctx, "lot", `SELECT `+lotColumns+` FROM ledger_lots WHERE entry = $1 AND posting = $2 AND account = $3`,
+		[]any{string(id.Entry), int32(id.Posting), string(account)}, func(r pgx.Rows) error {
+			var err error
+			l, err = scanLot(r)
+			found = true
+			return err
+		})
+	if err == nil && !found {
+		err = notFound("lot " + id.String())
+	}
+	return l, err
+}
+
+const entryColumns = `e.id, e.body, e.seq, e.prev_hash, e.hash`
+
+func scanEntry(r pgx.Rows, extra ...any) (*ledger.Entry, error) {
+	var id string
+	var body, prev, hash []byte
+	var seq *int64
+	if err := r.Scan(append([]any{&id, &body, &seq, &prev, &hash}, extra...)...); err != nil {
+		return nil, err
+	}
+	e := &ledger.Entry{ID: ledger.EntryID(id)}
+	if err := decodeBody(body, e); err != nil {
+		return nil, &Error{Op: "read", Detail: "entry " + strconv.Quote(id), Err: err}
+	}
+	if seq != nil {
+		if *seq <= 0 || len(prev) != len(e.PrevHash) || len(hash) != len(e.Hash) {
+			return nil, &Error{Op: "read", Detail: "entry " + strconv.Quote(id), Err: errCorrupt}
+		}
+		e.Seq = uint64(*seq)
+		copy(e.PrevHash[:], prev)
+		copy(e.Hash[:], hash)
+	}
+	return e, nil
+}
+
+// Entry implements ledger.ReadTx.
+func (t *txn) Entry(ctx context.Context, id ledger.EntryID) (*ledger.Entry, error) {
+	var e *ledger.Entry
+	err := t.query(ctx, "entry", `SELECT `+entryColumns+` FROM ledger_entries e WHERE e.id = $1`,
+		[]any{string(id)}, func(r pgx.Rows) error {
+			var err error
+			e, err = scanEntry(r)
+			return err
+		})
+	if err == nil && e == nil {
+		err = notFound("entry " + strconv.Quote(string(id)))
+	}
+	return e, err
+}
+
+// Key implements ledger.ReadTx.
+func (t *txn) Key(ctx context.Context, key string) (ledger.EntryID, error) {
+	var id string
+	found := false
+	err := t.query(ctx, "key", `SELECT entry FROM ledger_keys WHERE key = $1`, []any{key}, func(r pgx.Rows) error {
+		found = true
+		return r.Scan(&id)
+	})
+	if err == nil && !found {
+		// A plain sentinel: a miss is the common case on every write.
+		return "", ledger.ErrNotFound
+	}
+	return ledger.EntryID(id), err
+}
+
+// History implements ledger.ReadTx. It shows sealed entries only, in seal
+// (commit) order, so that a page once read never gains an entry before its
+// end; a cursor is "o" and the ord of the last entry of the page.
+func (t *txn) History(ctx context.Context, id ledger.AccountID, cursor string, limit int) ([]*ledger.Entry, string, error) {
+	var after int64
+	if cursor != "" {
+		n, err := strconv.ParseInt(cursor[min(1, len(cursor)):], 10, 64)
+		if err != nil || cursor[0] != 'o' || n < 0 {
+			return nil, "", &Error{Op: "history", Kind: ledger.ErrInvalidCursor, Detail: "cursor " + strconv.Quote(cursor)}
+		}
+		after = n
+	}
+	if limit < 1 {
+		return nil, "", nil
+	}
+	var out []*ledger.Entry
+	var last int64
+	next := ""
+	err := t.query(ctx, "history", `SELECT `+entryColumns+`, h.ord FROM ledger_history h JOIN ledger_entries e ON e.id = h.entry
+		WHERE h.account = $1 AND h.ord > $2 AND h.ord <= (SELECT ord FROM ledger_chain WHERE id = 1)
+		ORDER BY h.ord LIMIT $3`, []any{string(id), after, limit + 1}, func(r pgx.Rows) error {
+		if len(out) == limit {
+			next = "o" + strconv.FormatInt(last, 10)
+			return errStop
+		}
+		e, err := scanEntry(r, &last)
+		out = append(out, e)
+		return err
+	})
+	return out, next, err
+}
+
+// Changes implements ledger.ReadTx.
+func (t *txn) Changes(ctx context.Context, after uint64, limit int) ([]*ledger.Entry, error) {
+	if after > 1<<62 || limit < 1 {
+		return nil, nil
+	}
+	var out []*ledger.Entry
+	err := t.query(ctx, "changes", `SELECT `+entryColumns+` FROM ledger_entries e WHERE e.seq IS NOT NULL AND e.seq > $1 ORDER BY e.seq LIMIT $2`,
+		[]any{int64(after), limit}, func(r pgx.Rows) error {
+			e, err := scanEntry(r)
+			out = append(out, e)
+			return err
+		})
+	return out, err
+}
+
+// Expiring implements ledger.ReadTx.
+func (t *txn) Expiring(ctx context.Context, asOf time.Time, after ledger.AccountID, limit int) ([]ledger.AccountID, error) {
+	var out []ledger.AccountID
+	err := t.query(ctx, "expiring", `SELECT DISTINCT l.account FROM ledger_lots l
+		WHERE l.account > $1 AND l.remaining > 0 AND l.expires_s IS NOT NULL AND (l.expires_s, l.expires_ns) <= ($2, $3)
+		GROUP BY l.account, l.asset
+		HAVING sum(l.remaining) > greatest((SELECT coalesce(sum(b.held), 0) FROM ledger_balances b
+			WHERE b.account = l.account AND b.asset = l.asset), 0)
+		ORDER BY l.account LIMIT $4`, []any{string(after), asOf.Unix(), int32(asOf.Nanosecond()), limit}, func(r pgx.Rows) error {
+		var id string
+		err := r.Scan(&id)
+		out = append(out, ledger.AccountID(id))
+		return err
+	})
+	return out, err
+}
+
+// PendingHolds implements ledger.ReadTx.
+func (t *txn) PendingHolds(ctx context.Context, asOf time.Time, after ledger.EntryID, limit int) ([]*ledger.Entry, error) {
+	var out []*ledger.Entry
+	err := t.query(ctx, "pending holds", `SELECT `+entryColumns+` FROM ledger_pending_holds p JOIN ledger_entries e ON e.id = p.entry
+		WHERE p.entry > $1 AND (p.deadline_s, p.deadline_ns) <= ($2, $3) ORDER BY p.entry LIMIT $4`,
+		[]any{string(after), asOf.Unix(), int32(asOf.Nanosecond()), limit}, func(r pgx.Rows) error {
+			e, err := scanEntry(r)
+			out = append(out, e)
+			return err
+		})
+	return out, err
+}
+
+// Lock implements ledger.Tx: one statement that locks the accounts' rows
+// in ID order (SELECT ... ORDER BY id FOR UPDATE) and reads their metadata,
+// which the transaction then serves from memory.
+func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
+	if !t.write {
+		return &Error{Op: "lock", Detail: "lock in a read-only transaction"}
+	}
+	want := make([]string, 0, len(ids))
+	for _, id := range ids {
+		want = append(want, string(id))
+	}
+	slices.Sort(want)
+	want = slices.Compact(want)
+	got := 0
+	err := t.query(ctx, "lock", `SELECT id, overdraft, overdraft_limit, closed FROM ledger_accounts
+		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, []any{want}, func(r pgx.Rows) error {
+		a, err := scanAccount(r)
+		if err != nil {
+			return err
+		}
+		got++
+		if i, ok := slices.BinarySearchFunc(t.locked, a.ID, byID); !ok {
+			t.locked = slices.Insert(t.locked, i, a)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if got != len(want) {
+		for _, id := range want {
+			if _, ok := slices.BinarySearchFunc(t.locked, ledger.AccountID(id), byID); !ok {
+				// The transaction holds the locks it got until the Ledger,
+				// seeing the error, rolls it back.
+				return notFound("account " + strconv.Quote(id))
+			}
+		}
+	}
+	return nil
+}
+
+func (t *txn) isLocked(id ledger.AccountID) bool {
+	_, ok := slices.BinarySearchFunc(t.locked, id, byID)
+	return ok
+}
+
+// CreateAccount implements ledger.Tx; a taken ID fails the commit with
+// ErrConflict.
+func (t *txn) CreateAccount(_ context.Context, a ledger.Account) error {
+	t.creates = append(t.creates, a)
+	return nil
+}
+
+// UpdateAccount implements ledger.Tx; a missing account fails the commit
+// with ErrNotFound.
+func (t *txn) UpdateAccount(_ context.Context, a ledger.Account) error {
+	t.updates = append(t.updates, a)
+	return nil
+}
+
+// AddBalance implements ledger.Tx.
+func (t *txn) AddBalance(_ context.Context, id ledger.AccountID, asset ledger.Asset, posted, held int64) error {
+	t.deltas = append(t.deltas, delta{id: id, asset: asset, posted: posted, held: held})
+	return nil
+}
+
+// InsertLot implements ledger.Tx.
+func (t *txn) InsertLot(_ context.Context, l ledger.Lot) error {
+	t.newLots = append(t.newLots, l)
+	return nil
+}
+
+// AddLot implements ledger.Tx; a missing lot fails the commit with
+// ErrNotFound, a remaining amount outside 0..Amount fails it too.
+func (t *txn) AddLot(_ context.Context, account ledger.AccountID, id ledger.LotID, d int64) error {
+	t.lotAdds = append(t.lotAdds, lotAdd{account: account, id: id, delta: d})
+	return nil
+}
+
+// InsertEntry implements ledger.Tx. The entry is inserted at commit, with
+// its unique keys: a key taken by a committed entry, or by a transaction
+// whose commit is in flight (the commit waits for it), fails the commit
+// with ErrConflict.
+func (t *txn) InsertEntry(_ context.Context, e *ledger.Entry, keys []string) error {
+	if !t.write {
+		return &Error{Op: "insert entry", Detail: "insert in a read-only transaction"}
+	}
+	in := insert{id: e.ID, kind: e.Kind, ref: e.Ref, deadline: e.Deadline, keys: slices.Sorted(slices.Values(keys)),
+		accounts: make([]string, 0, len(e.Postings))}
+	start := len(t.buf)
+	t.buf = encodeBody(t.buf, e)
+	in.body = t.buf[start:len(t.buf):len(t.buf)]
+	add := func(id ledger.AccountID) {
+		if !slices.Contains(in.accounts, string(id)) {
+			in.accounts = append(in.accounts, string(id))
+		}
+	}
+	for _, p := range e.Postings {
+		add(p.Account)
+	}
+	for _, u := range e.Lots {
+		add(u.Account)
+	}
+	if in.keys == nil {
+		in.keys = []string{}
+	}
+	t.inserts = append(t.inserts, in)
+	return nil
+}
