@@ -5,8 +5,6 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
-	"github.com/carbonkit/carbonkit/internal/dec"
-	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
 )
 
@@ -38,14 +36,6 @@ func mass(t testing.TB, s string) carbon.Mass {
 	m, err := carbon.ParseMass(s)
 	require.NoError(t, err, "mass %s", s)
 	return m
-}
-
-// d parses a decimal literal.
-func d(t testing.TB, s string) decimal.Decimal {
-	t.Helper()
-	v, err := dec.Parse(s)
-	require.NoError(t, err, "decimal %s", s)
-	return v
 }
 
 // requireMass fails unless got equals want ("37g").
