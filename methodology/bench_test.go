@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/internal/cputime"
 )
 
 // BenchmarkQuantify measures Quantify, digest included, for a two-term
@@ -27,11 +28,15 @@ func BenchmarkQuantify(b *testing.B) {
 			}
 			a := activity(b, c.scenario, c.qs, c.as)
 			b.ReportAllocs()
+			cpu := cputime.Process()
 			for b.Loop() {
 				if _, err := m.Quantify(a); err != nil {
 					b.Fatal(err)
 				}
 			}
+			// CPU time per call, robust to other work on a shared machine
+			// (the collector's work on other threads included).
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 		})
 	}
 }
