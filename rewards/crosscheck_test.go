@@ -69,6 +69,7 @@ func crossBoards(t testing.TB) []rewards.Board {
 // Top, Rank with neighbours and Count; every award with its level, time and
 // earning; every badge's progress; mascot levels; and every footprint cell.
 func TestCrossCheckAgainstBruteForce(t *testing.T) {
+	t.Parallel() // long and CPU-bound: run beside TestProgrammeCrossCheck
 	w := newWorkload(20260422, 100_000, 1000)
 	ctx := context.Background()
 	clock := carbon.NewTestClock(workloadFrom)

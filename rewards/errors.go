@@ -43,6 +43,77 @@ var (
 	// Earning again is safe, since every store is idempotent per EarningKey.
 	// The *Error unwraps to the store's error.
 	ErrStore = errors.New("rewards: store failed")
+
+	// The Programme's errors (earning, redemption, donation).
+
+	// ErrInvalidActivity: an activity failed validation; the *Error unwraps
+	// to the carbon.ValidationError naming every problem.
+	ErrInvalidActivity = errors.New("rewards: invalid activity")
+	// ErrNotQuantifiable: no methodology in force quantifies the activity
+	// (unknown scenario, outside every version's validity, a condition not
+	// met); the *Error unwraps to the methodology package's error.
+	ErrNotQuantifiable = errors.New("rewards: activity not quantifiable")
+	// ErrNoPolicy: no earn policy is in force at the activity's time.
+	ErrNoPolicy = errors.New("rewards: no earn policy in force")
+	// ErrInvalidPolicy: an earn policy or campaign is malformed.
+	ErrInvalidPolicy = errors.New("rewards: invalid earn policy")
+	// ErrUnknownPartner: a partner that was never registered with the
+	// programme.
+	ErrUnknownPartner = errors.New("rewards: unknown partner")
+	// ErrNotLinked: the user has no open child account for the partner
+	// (never opened, never linked, or unlinked). The programme never opens
+	// or links accounts itself: the host links them explicitly.
+	ErrNotLinked = errors.New("rewards: user not linked to partner")
+	// ErrReplayMismatch: an activity ID (or an idempotency key) reused with
+	// a different request. Nothing changes.
+	ErrReplayMismatch = errors.New("rewards: key reused with a different request")
+	// ErrUnknownActivity: a reversal of an activity that was never credited.
+	ErrUnknownActivity = errors.New("rewards: unknown activity")
+	// ErrAlreadyReversed: a reversal, under a new key, of an activity whose
+	// credit was already reversed.
+	ErrAlreadyReversed = errors.New("rewards: already reversed")
+	// ErrUnknownReward: a reward ID that is not in the catalog.
+	ErrUnknownReward = errors.New("rewards: unknown reward")
+	// ErrInvalidReward: a catalog reward definition is malformed, or one
+	// defined again differently.
+	ErrInvalidReward = errors.New("rewards: invalid reward")
+	// ErrOutOfStock: a redemption of a reward whose stock is all reserved or
+	// used.
+	ErrOutOfStock = errors.New("rewards: out of stock")
+	// ErrLimitReached: a redemption beyond the reward's per-user limit.
+	ErrLimitReached = errors.New("rewards: per-user limit reached")
+	// ErrWindowClosed: a redemption outside the reward's availability
+	// window.
+	ErrWindowClosed = errors.New("rewards: outside the availability window")
+	// ErrInsufficientPoints: the user's available points do not cover the
+	// cost. The *Error unwraps to the ledger's ErrInsufficientFunds.
+	ErrInsufficientPoints = errors.New("rewards: insufficient points")
+	// ErrUnknownRedemption: a redemption ID the programme never issued.
+	ErrUnknownRedemption = errors.New("rewards: unknown redemption")
+	// ErrRedemptionFinal: a fulfilment or cancellation of a redemption that
+	// was already resolved the other way.
+	ErrRedemptionFinal = errors.New("rewards: redemption already resolved")
+	// ErrFulfilment: the programme's Fulfiller failed to deliver a
+	// redemption, which was voided: its points and stock were returned.
+	// The *Error unwraps to the Fulfiller's error.
+	ErrFulfilment = errors.New("rewards: fulfilment failed")
+	// ErrUnknownSponsor: a donation naming a sponsor the programme does not
+	// know.
+	ErrUnknownSponsor = errors.New("rewards: unknown sponsor")
+	// ErrBudgetExhausted: the sponsor's budget cannot pay the red packet.
+	// Nothing changes: no points are donated.
+	ErrBudgetExhausted = errors.New("rewards: sponsor budget exhausted")
+	// ErrLedger: the ledger failed for a reason of its own (a store
+	// failure, a conflict after retries). Whether the write committed is
+	// unknown: repeating the call with the same key is safe. The *Error
+	// unwraps to the ledger's error.
+	ErrLedger = errors.New("rewards: ledger failed")
+	// ErrFollowUp: the call's own state committed (the credit, the hold,
+	// the donation) and the returned value is valid, but feeding badges,
+	// boards or footprints, or publishing events, failed. Repeating the
+	// call with the same request completes the follow-ups (every consumer
+	// is idempotent), and Programme.Resync re-derives them from the ledger.
+	ErrFollowUp = errors.New("rewards: follow-up after commit failed")
 )
 
 // Error is the error this package's methods return for everything but
@@ -144,7 +215,8 @@ func storeErr(op string, err error) error {
 	case errors.As(err, &re):
 		return &Error{Op: op, Kind: re.Kind, Detail: re.Detail, Err: re.Err}
 	}
-	for _, kind := range []error{ErrBoardFrozen, ErrNotMember, ErrOverflow, ErrInvalidArgument} {
+	for _, kind := range []error{ErrBoardFrozen, ErrNotMember, ErrOverflow, ErrInvalidArgument,
+		ErrReplayMismatch, ErrOutOfStock, ErrLimitReached, ErrUnknownReward, ErrUnknownRedemption, ErrRedemptionFinal} {
 		if errors.Is(err, kind) {
 			return &Error{Op: op, Kind: kind, Err: err}
 		}

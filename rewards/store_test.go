@@ -30,3 +30,19 @@ func TestNoFloat(t *testing.T) {
 		require.Empty(t, found, dir)
 	}
 }
+
+func TestMemCapStore(t *testing.T) {
+	rewardstest.RunCapStore(t, func(*testing.T) rewards.CapStore { return rewards.NewMemCapStore() })
+}
+
+func TestMemReceiptStore(t *testing.T) {
+	rewardstest.RunReceiptStore(t, func(*testing.T) rewards.ReceiptStore { return rewards.NewMemReceiptStore() })
+}
+
+func TestMemCatalogStore(t *testing.T) {
+	rewardstest.RunCatalogStore(t, func(*testing.T) rewards.CatalogStore { return rewards.NewMemCatalogStore() })
+}
+
+func TestMemRedemptionStore(t *testing.T) {
+	rewardstest.RunRedemptionStore(t, func(*testing.T) rewards.RedemptionStore { return rewards.NewMemRedemptionStore() })
+}

@@ -1,5 +1,6 @@
 // Package rewardstest is the conformance suite for the stores of package
-// rewards: RunBoardStore, RunBadgeStore and RunFootprintStore. A store
+// rewards: RunBoardStore, RunBadgeStore, RunFootprintStore, RunCapStore,
+// RunReceiptStore, RunCatalogStore and RunRedemptionStore. A store
 // implementation runs the one for its interface from its own tests:
 //
 //	func TestConformance(t *testing.T) {

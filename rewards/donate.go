@@ -1,0 +1,339 @@
+package rewards
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/ledger"
+)
+
+// Sponsor funds red packets: for every point a user donates it pays
+// FenPerPoint fen (CNY at scale 2) from its budget account
+// (ledger.SponsorAccount(Name), which may not go below zero), at most
+// MaxFen per donation (zero: no maximum):
+//
+//	red packet = min(points × FenPerPoint, MaxFen)
+//
+// The budget is funded with FundSponsor.
+type Sponsor struct {
+	Name        string `json:"name"`
+	FenPerPoint int64  `json:"fen_per_point"`
+	MaxFen      int64  `json:"max_fen,omitempty"`
+}
+
+func (s Sponsor) validate() error {
+	switch {
+	case ledger.SponsorAccount(s.Name).Validate() != nil:
+		return fmt.Errorf("name %q is not a valid identifier", s.Name)
+	case s.FenPerPoint <= 0 || s.FenPerPoint > 1_000_000:
+		return fmt.Errorf("fen per point %d is outside 1 to 1000000", s.FenPerPoint)
+	case s.MaxFen < 0:
+		return fmt.Errorf("max fen %d is negative", s.MaxFen)
+	}
+	return nil
+}
+
+// redPacket returns the red packet for points donated, in fen.
+func (s Sponsor) redPacket(points int64) (int64, bool) {
+	fen := points * s.FenPerPoint
+	if points != 0 && fen/points != s.FenPerPoint {
+		if s.MaxFen == 0 {
+			return 0, false
+		}
+		return s.MaxFen, true
+	}
+	if s.MaxFen > 0 {
+		fen = min(fen, s.MaxFen)
+	}
+	return fen, true
+}
+
+// fundingAccount is the contra account of a sponsor's budget: its
+// negative balance is what the sponsor has put in.
+func (s Sponsor) fundingAccount() ledger.AccountID { return ledger.SponsorAccount(s.Name + ".funding") }
+
+// FundSponsor adds fen to sponsor's budget, under the idempotency key key,
+// from the sponsor's funding account ("sponsor NAME.funding", which may
+// go negative: its balance is minus what the sponsor has put in). It opens
+// both accounts if needed. Errors: ErrInvalidArgument (a malformed key,
+// fen not positive), ErrUnknownSponsor, ErrReplayMismatch (key reused for
+// another request), ErrLedger.
+func (p *Programme) FundSponsor(ctx context.Context, key, sponsor string, fen int64) error {
+	const op = "Programme.FundSponsor"
+	if err := carbon.ValidateID("key", key); err != nil {
+		return &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
+	}
+	if fen <= 0 {
+		return newErr(op, ErrInvalidArgument, fmt.Sprintf("amount %d fen is not positive", fen))
+	}
+	s, ok := p.sponsors[sponsor]
+	if !ok {
+		return newErr(op, ErrUnknownSponsor, fmt.Sprintf("sponsor %q", sponsor))
+	}
+	if err := p.openSponsor(ctx, op, s); err != nil {
+		return err
+	}
+	_, err := p.ledger.Post(ctx, ledger.PostRequest{Key: "fund-" + subjectHash(key), Postings: []ledger.Posting{
+		{Account: s.fundingAccount(), Asset: ledger.CNY, Amount: -fen},
+		{Account: ledger.SponsorAccount(s.Name), Asset: ledger.CNY, Amount: fen},
+	}, Metadata: map[string]string{metaKind: "sponsor.fund", "key": key}})
+	if err != nil {
+		return ledgerErr(op, err, fmt.Sprintf("funding sponsor %q", sponsor), ledger.ErrIdempotencyConflict, ErrReplayMismatch)
+	}
+	return nil
+}
+
+func (p *Programme) openSponsor(ctx context.Context, op string, s Sponsor) error {
+	if _, err := p.ledger.OpenAccount(ctx, s.fundingAccount(), ledger.BalancePolicy{Overdraft: true}); err != nil {
+		return ledgerErr(op, err, "opening "+string(s.fundingAccount()))
+	}
+	if _, err := p.ledger.OpenAccount(ctx, ledger.SponsorAccount(s.Name), ledger.BalancePolicy{}); err != nil {
+		return ledgerErr(op, err, "opening "+string(ledger.SponsorAccount(s.Name)))
+	}
+	return nil
+}
+
+// DonateRequest asks to donate a user's points for a sponsor's red packet.
+type DonateRequest struct {
+	// Key is the caller's idempotency key: a carbon identifier.
+	Key  string        `json:"key"`
+	User carbon.UserID `json:"user"`
+	// Points is how many points to donate (more than zero).
+	Points carbon.Points `json:"points"`
+	// Sponsor names the sponsor paying the red packet.
+	Sponsor string `json:"sponsor"`
+	// Partner, if set, donates from the user's child account for that
+	// partner alone; empty donates at the parent, from the children's
+	// soonest-expiring points first.
+	Partner carbon.PartnerID `json:"partner,omitempty"`
+}
+
+// Donation is a committed donation.
+type Donation struct {
+	Key     string        `json:"key"`
+	User    carbon.UserID `json:"user"`
+	Sponsor string        `json:"sponsor"`
+	Points  carbon.Points `json:"points"`
+	// RedPacket is the cash paid to the user, in fen, into the CNY
+	// balance of the user's parent account.
+	RedPacket int64          `json:"red_packet_fen"`
+	Entry     ledger.EntryID `json:"entry"`
+	At        time.Time      `json:"at"`
+}
+
+// Donate moves the request's points from the user to the programme's
+// charity account and pays the sponsor's red packet into the user's parent
+// account, in ONE ledger entry (both assets), so that either both happen or
+// neither does. Repeating the request with the same key returns the
+// original donation.
+//
+// Errors (nothing changes, every balance as it was): ErrInvalidArgument,
+// ErrUnknownSponsor, ErrNotLinked, ErrInsufficientPoints,
+// ErrBudgetExhausted (the sponsor's budget cannot pay the red packet),
+// ErrReplayMismatch, ErrLedger; ErrFollowUp with a valid donation when
+// only publishing failed.
+func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, error) {
+	const op = "Programme.Donate"
+	if err := errors.Join(carbon.ValidateID("key", req.Key), req.User.Validate()); err != nil {
+		return Donation{}, &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
+	}
+	if req.Points <= 0 {
+		return Donation{}, newErr(op, ErrInvalidArgument, fmt.Sprintf("donation of %d points is not positive", req.Points))
+	}
+	s, ok := p.sponsors[req.Sponsor]
+	if !ok {
+		return Donation{}, newErr(op, ErrUnknownSponsor, fmt.Sprintf("sponsor %q", req.Sponsor))
+	}
+	fen, ok := s.redPacket(int64(req.Points))
+	if !ok {
+		return Donation{}, newErr(op, ErrOverflow, fmt.Sprintf("red packet for %d points", req.Points))
+	}
+	if req.Partner != "" {
+		if err := p.linked(ctx, op, req.User, req.Partner); err != nil {
+			return Donation{}, err
+		}
+	}
+	if err := p.openSponsor(ctx, op, s); err != nil {
+		return Donation{}, err
+	}
+	if _, err := p.ledger.OpenAccount(ctx, p.charity, ledger.BalancePolicy{}); err != nil {
+		return Donation{}, ledgerErr(op, err, "opening "+string(p.charity))
+	}
+	mu := p.stripe("donate\x00" + req.Key)
+	mu.Lock()
+	defer mu.Unlock()
+	meta := map[string]string{metaKind: "donation", "key": req.Key, "user": string(req.User), "sponsor": s.Name,
+		"points": strconv.FormatInt(int64(req.Points), 10), "rule": fmt.Sprintf("%d fen per point, at most %d", s.FenPerPoint, s.MaxFen)}
+	key := "donate-" + subjectHash(req.Key)
+	e, err := p.postDonation(ctx, op, req, s, fen, key, meta)
+	if err != nil {
+		// A parent donation's debits depend on the lots it found, so a
+		// replay may be refused (the points are gone, or the allocation
+		// differs) where the ledger would have returned the original:
+		// look for the original entry before reporting the refusal.
+		if req.Partner != "" || (!errors.Is(err, ErrInsufficientPoints) && !errors.Is(err, ErrReplayMismatch)) {
+			return Donation{}, err
+		}
+		orig, found, ferr := p.findByKey(ctx, op, req.User, key)
+		switch {
+		case ferr != nil:
+			return Donation{}, ferr
+		case !found:
+			return Donation{}, err
+		case orig.Metadata["sponsor"] != s.Name || orig.Metadata["points"] != meta["points"] || orig.Metadata["user"] != meta["user"]:
+			return Donation{}, newErr(op, ErrReplayMismatch, fmt.Sprintf("key %q was used for donation entry %s with a different request", req.Key, orig.ID))
+		}
+		e = orig
+	}
+	d := Donation{Key: req.Key, User: req.User, Sponsor: s.Name, Points: req.Points, RedPacket: fen, Entry: e.ID, At: e.Recorded}
+	return d, followUp(op, p.publish(ctx, []Event{{ID: string(EventDonationMade) + "/" + req.Key, Type: EventDonationMade, At: d.At, User: d.User, Donation: &d}}, nil))
+}
+
+// postDonation posts the donation's one entry, reading the user's lots
+// again if a concurrent spend took the ones it chose.
+func (p *Programme) postDonation(ctx context.Context, op string, req DonateRequest, s Sponsor, fen int64, key string, meta map[string]string) (ledger.Entry, error) {
+	for attempt := 0; ; attempt++ {
+		debits, err := p.donationDebits(ctx, op, req)
+		if err != nil {
+			return ledger.Entry{}, err
+		}
+		ps := append(debits, ledger.Posting{Account: p.charity, Asset: ledger.Points, Amount: int64(req.Points)})
+		if fen > 0 {
+			ps = append(ps, ledger.Posting{Account: ledger.SponsorAccount(s.Name), Asset: ledger.CNY, Amount: -fen},
+				ledger.Posting{Account: ledger.UserAccount(req.User), Asset: ledger.CNY, Amount: fen})
+		}
+		e, err := p.ledger.Post(ctx, ledger.PostRequest{Key: key, Postings: ps, Metadata: meta})
+		if err == nil {
+			return e, nil
+		}
+		if errors.Is(err, ledger.ErrInsufficientFunds) {
+			b, berr := p.ledger.Balance(ctx, ledger.SponsorAccount(s.Name), ledger.CNY)
+			if avail, _ := b.Available(); berr == nil && avail < fen {
+				return ledger.Entry{}, &Error{Op: op, Kind: ErrBudgetExhausted, Detail: fmt.Sprintf("sponsor %q has %d fen, the red packet is %d", s.Name, avail, fen), Err: err}
+			}
+			if req.Partner == "" && attempt < 3 {
+				continue
+			}
+		}
+		return ledger.Entry{}, ledgerErr(op, err, fmt.Sprintf("donation %q", req.Key),
+			ledger.ErrInsufficientFunds, ErrInsufficientPoints, ledger.ErrUnknownAccount, ErrNotLinked,
+			ledger.ErrIdempotencyConflict, ErrReplayMismatch)
+	}
+}
+
+// findByKey looks for the entry committed under ledger key key among the
+// entries of user's accounts (the parent's first), reading their history:
+// the slow path of a replayed parent donation.
+func (p *Programme) findByKey(ctx context.Context, op string, user carbon.UserID, key string) (ledger.Entry, bool, error) {
+	r, err := p.ledger.Rollup(ctx, user, ledger.Points)
+	if err != nil {
+		return ledger.Entry{}, false, ledgerErr(op, err, "")
+	}
+	accounts := []ledger.AccountID{ledger.UserAccount(user)}
+	for _, c := range r.Children {
+		accounts = append(accounts, c.Account)
+	}
+	for _, a := range accounts {
+		cursor := ""
+		for {
+			page, err := p.ledger.History(ctx, a, cursor, 1000)
+			if err != nil {
+				return ledger.Entry{}, false, ledgerErr(op, err, "")
+			}
+			for _, e := range page.Entries {
+				if e.Key == key {
+					return e, true, nil
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			cursor = page.Next
+		}
+	}
+	return ledger.Entry{}, false, nil
+}
+
+// donationDebits returns the postings that take the donation's points from
+// the user: from the partner's child, or at the parent from the
+// soonest-expiring lots of every account of the user (the ledger's
+// default allocation), summed per account.
+func (p *Programme) donationDebits(ctx context.Context, op string, req DonateRequest) ([]ledger.Posting, error) {
+	if req.Partner != "" {
+		return []ledger.Posting{{Account: ledger.PartnerAccount(req.User, req.Partner), Asset: ledger.Points, Amount: -int64(req.Points)}}, nil
+	}
+	r, err := p.ledger.Rollup(ctx, req.User, ledger.Points)
+	if err != nil {
+		return nil, ledgerErr(op, err, fmt.Sprintf("user %q", req.User), ledger.ErrUnknownAccount, ErrNotLinked)
+	}
+	type lot struct {
+		ledger.Lot
+		avail int64
+	}
+	var lots []lot
+	accounts := []ledger.AccountID{ledger.UserAccount(req.User)}
+	held := map[ledger.AccountID]int64{ledger.UserAccount(req.User): r.Own.Held}
+	for _, c := range r.Children {
+		accounts = append(accounts, c.Account)
+		held[c.Account] = c.Balance.Held
+	}
+	for _, a := range accounts {
+		ls, err := p.ledger.Lots(ctx, a, ledger.Points)
+		if err != nil {
+			return nil, ledgerErr(op, err, "")
+		}
+		// Holds reserve an account's first lots (the ledger skips them).
+		skip := held[a]
+		for _, l := range ls {
+			take := min(skip, l.Remaining)
+			skip -= take
+			if l.Remaining-take > 0 {
+				lots = append(lots, lot{Lot: l, avail: l.Remaining - take})
+			}
+		}
+	}
+	slices.SortStableFunc(lots, func(a, b lot) int {
+		switch {
+		case a.Expires.IsZero() != b.Expires.IsZero():
+			if a.Expires.IsZero() {
+				return 1
+			}
+			return -1
+		case !a.Expires.Equal(b.Expires):
+			return a.Expires.Compare(b.Expires)
+		}
+		if c := a.Created.Compare(b.Created); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Account), string(b.Account))
+	})
+	need := int64(req.Points)
+	sums := map[ledger.AccountID]int64{}
+	var order []ledger.AccountID
+	for _, l := range lots {
+		if need == 0 {
+			break
+		}
+		take := min(need, l.avail)
+		if sums[l.Account] == 0 {
+			order = append(order, l.Account)
+		}
+		sums[l.Account] += take
+		need -= take
+	}
+	if need > 0 {
+		avail, _ := r.Total.Available()
+		return nil, newErr(op, ErrInsufficientPoints, fmt.Sprintf("user %q has %d points available, the donation is %d", req.User, avail, req.Points))
+	}
+	out := make([]ledger.Posting, 0, len(order)+3)
+	for _, a := range order {
+		out = append(out, ledger.Posting{Account: a, Asset: ledger.Points, Amount: -sums[a]})
+	}
+	return out, nil
+}
