@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/internal/cputime"
 	"github.com/carbonkit/carbonkit/rewards"
 )
 
@@ -19,7 +20,7 @@ const benchMembers = 1_000_000
 func reportCPU(b *testing.B, start time.Duration, ops int) {
 	b.Helper()
 	if ops > 0 && start > 0 {
-		b.Logf("%d ops, process CPU %d ns/op", ops, int64(processCPU()-start)/int64(ops))
+		b.Logf("%d ops, process CPU %d ns/op", ops, int64(cputime.Process()-start)/int64(ops))
 	}
 }
 
@@ -53,7 +54,7 @@ func BenchmarkBoardUpdate(b *testing.B) {
 	t0 := time.Date(2026, 4, 2, 0, 0, 0, 0, time.UTC)
 	buf := make([]byte, 0, 32)
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	i := 0
 	for b.Loop() {
 		ops++
@@ -77,7 +78,7 @@ func BenchmarkBoardTop100(b *testing.B) {
 	s, _ := benchBoard(b)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	for b.Loop() {
 		ops++
 		top, err := s.Range(ctx, "b", 0, 100)
@@ -95,7 +96,7 @@ func BenchmarkBoardRank(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	for b.Loop() {
 		ops++
 		if _, err := s.Around(ctx, "b", users[rng.IntN(len(users))], 0); err != nil {
@@ -112,7 +113,7 @@ func BenchmarkBoardRankNeighbours(b *testing.B) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	for b.Loop() {
 		ops++
 		if _, err := s.Around(ctx, "b", users[rng.IntN(len(users))], 5); err != nil {
@@ -144,7 +145,7 @@ func BenchmarkBadgesApply(b *testing.B) {
 	es := benchEarnings(200_000)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	i := 0
 	for b.Loop() {
 		ops++
@@ -174,7 +175,7 @@ func BenchmarkBoardsApply(b *testing.B) {
 	es := benchEarnings(200_000)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	i := 0
 	for b.Loop() {
 		ops++
@@ -199,7 +200,7 @@ func BenchmarkFootprintsApply(b *testing.B) {
 	es := benchEarnings(200_000)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	i := 0
 	for b.Loop() {
 		ops++

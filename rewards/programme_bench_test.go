@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/internal/cputime"
 	"github.com/carbonkit/carbonkit/ledger"
 	"github.com/carbonkit/carbonkit/ledger/memstore"
 	"github.com/carbonkit/carbonkit/methodology"
@@ -58,7 +59,7 @@ func BenchmarkEarn(b *testing.B) {
 	distance := map[string]carbon.Quantity{"distance": qty(b, "6.4 km")}
 	at := workloadFrom.Add(24 * time.Hour)
 	b.ReportAllocs()
-	cpu, ops := processCPU(), 0
+	cpu, ops := cputime.Process(), 0
 	for b.Loop() {
 		a := carbon.Activity{ID: "trip-" + fmt.Sprint(ops), Partner: "metro", User: users[ops%len(users)],
 			Scenario: "transport.metro", OccurredAt: at, Region: carbon.Guangdong, Quantities: distance}
