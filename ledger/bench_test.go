@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/carbonkit/carbonkit/internal/cputime"
 	"github.com/carbonkit/carbonkit/ledger"
 )
 
@@ -25,11 +26,17 @@ func BenchmarkPostLedgerOnly(b *testing.B) {
 	key := make([]byte, 0, 32)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
 		key = strconv.AppendInt(append(key[:0], 'p'), int64(i), 10)
 		if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps}); err != nil {
 			b.Fatal(err)
 		}
+	}
+	if cpu > 0 {
+		// Process CPU time per op: ns/op is wall time, which on a shared
+		// machine includes waiting for a core.
+		b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 	}
 }
 

@@ -37,7 +37,7 @@ type Ledger struct {
 	assets    *assetTable
 	bufs      sync.Pool // *[]byte scratch for canonical encodings
 	writers   sync.Pool // *writer
-	idPrefix  [8]byte
+	idPrefix  [16]byte  // the random ID prefix in hex, encoded once
 	idCounter atomic.Uint64
 }
 
@@ -125,9 +125,11 @@ func New(store Store, opts *Options) (*Ledger, error) {
 		l.retries = 64
 	}
 	if l.newID == nil {
-		if _, err := rand.Read(l.idPrefix[:]); err != nil {
+		var p [8]byte
+		if _, err := rand.Read(p[:]); err != nil {
 			return nil, &Error{Op: "New", Kind: ErrStore, Detail: "reading random id prefix", Err: err}
 		}
+		hex.Encode(l.idPrefix[:], p[:])
 		l.newID = l.counterID
 	}
 	l.bufs.New = func() any { b := make([]byte, 0, 512); return &b }
@@ -137,7 +139,7 @@ func New(store Store, opts *Options) (*Ledger, error) {
 
 func (l *Ledger) counterID() string {
 	var b [32]byte
-	hex.Encode(b[:16], l.idPrefix[:])
+	copy(b[:16], l.idPrefix[:])
 	var c [8]byte
 	binary.BigEndian.PutUint64(c[:], l.idCounter.Add(1))
 	hex.Encode(b[16:], c[:])
@@ -203,7 +205,14 @@ func backoff(attempt int) {
 // w.unique, a key build may set to make the operation once-only).
 func (l *Ledger) write(ctx context.Context, op string, kind EntryKind, key, lookup string, fp Hash,
 	build func(w *writer) error) (Entry, error) {
-	w := l.writers.Get().(*writer)
+	return l.writeWith(l.writers.Get().(*writer), ctx, op, kind, key, lookup, fp, build)
+}
+
+// writeWith is write with a writer from l.writers that the caller has
+// already given its request (as Post does, so that its build function
+// captures nothing and costs no allocation).
+func (l *Ledger) writeWith(w *writer, ctx context.Context, op string, kind EntryKind, key, lookup string, fp Hash,
+	build func(w *writer) error) (Entry, error) {
 	w.ctx, w.op, w.kind, w.key, w.lookup, w.fp, w.build = ctx, op, kind, key, lookup, fp, build
 	if key != "" {
 		w.lookup = CallerKey(key)
@@ -225,23 +234,25 @@ func (l *Ledger) write(ctx context.Context, op string, kind EntryKind, key, look
 // callbacks handed to the store are bound once, so a write allocates
 // little beyond the entry itself.
 type writer struct {
-	l      *Ledger
-	ctx    context.Context
-	tx     Tx
-	op     string
-	now    time.Time
-	e      *Entry
-	kind   EntryKind
-	key    string // the caller's key
-	lookup string // the key to look up and insert under
-	fp     Hash
-	build  func(w *writer) error
-	out    *Entry
-	keys   [2]string
-	unique string // a once-only key for the entry, besides the lookup key
-	accs   []Account
-	accBuf [4]Account
-	locks  [8]AccountID
+	l       *Ledger
+	ctx     context.Context
+	tx      Tx
+	op      string
+	now     time.Time
+	e       *Entry
+	block   *entryBlock // holds e
+	kind    EntryKind
+	key     string // the caller's key
+	lookup  string // the key to look up and insert under
+	fp      Hash
+	build   func(w *writer) error
+	postReq PostRequest // Post's request, for buildPost
+	out     *Entry
+	keys    [2]string
+	unique  string // a once-only key for the entry, besides the lookup key
+	accs    []Account
+	accBuf  [4]Account
+	locks   [8]AccountID
 
 	runFn func(tx Tx) error // w.run, bound once
 	lotFn func(Lot) bool    // w.takeLot, bound once
@@ -300,7 +311,10 @@ func (w *writer) run(tx Tx) error {
 		return err
 	}
 	w.now = w.l.now()
-	w.e = &Entry{ID: EntryID(w.l.newID()), Kind: w.kind, Key: w.key, Fingerprint: w.fp, Recorded: w.now}
+	w.block = new(entryBlock)
+	w.e = &w.block.e
+	*w.e = Entry{ID: EntryID(w.l.newID()), Kind: w.kind, Key: w.key, Fingerprint: w.fp, Recorded: w.now,
+		Lots: w.block.lots[:0:len(w.block.lots)]}
 	if err := w.build(w); err != nil {
 		// A concurrent call with the same key may have committed between
 		// the lookup above and the locks build took, changing what build
@@ -314,6 +328,9 @@ func (w *writer) run(tx Tx) error {
 			}
 		}
 		return err
+	}
+	if len(w.e.Lots) == 0 {
+		w.e.Lots = nil // as if the block had not lent it room
 	}
 	n := 0
 	if w.lookup != "" {
@@ -329,6 +346,17 @@ func (w *writer) run(tx Tx) error {
 	}
 	w.out = w.e
 	return nil
+}
+
+// entryBlock is a new entry with room for the postings and lot uses of a
+// small transfer, so that building one takes one allocation, not three: the
+// store keeps every entry, and each allocation costs both when it is made
+// and at every collection after. Larger entries grow their slices out of
+// the block as usual.
+type entryBlock struct {
+	e    Entry
+	ps   [2]Posting
+	lots [1]LotUse
 }
 
 // errReplayed rolls back a transaction whose build failed only because a

@@ -137,12 +137,20 @@ func (l *Ledger) Post(ctx context.Context, r PostRequest) (Entry, error) {
 		b = appendMeta(b, r.Metadata)
 		return appendTime(b, r.Effective)
 	})
-	return l.write(ctx, op, KindTransfer, r.Key, "", fp, func(w *writer) error {
-		w.e.Effective = effective(r.Effective, w.now)
-		w.e.Postings = slices.Clone(r.Postings)
-		w.e.Metadata = cloneMeta(r.Metadata)
-		return w.post(w.e.Postings)
-	})
+	w := l.writers.Get().(*writer)
+	w.postReq = r
+	return l.writeWith(w, ctx, op, KindTransfer, r.Key, "", fp, buildPost)
+}
+
+// buildPost is Post's build function: a plain function over the writer's
+// copy of the request rather than a closure, which would cost an
+// allocation on every Post.
+func buildPost(w *writer) error {
+	r := &w.postReq
+	w.e.Effective = effective(r.Effective, w.now)
+	w.e.Postings = append(w.block.ps[:0:len(w.block.ps)], r.Postings...)
+	w.e.Metadata = cloneMeta(r.Metadata)
+	return w.post(w.e.Postings)
 }
 
 // Hold reserves r.Postings: each debited account's held amount grows by the
@@ -167,7 +175,7 @@ func (l *Ledger) Hold(ctx context.Context, r HoldRequest) (Entry, error) {
 			return err
 		}
 		w.e.Effective = effective(r.Effective, w.now)
-		w.e.Postings = slices.Clone(r.Postings)
+		w.e.Postings = append(w.block.ps[:0:len(w.block.ps)], r.Postings...)
 		w.e.Metadata = cloneMeta(r.Metadata)
 		return w.hold(w.e.Postings)
 	})
@@ -232,10 +240,9 @@ func (l *Ledger) spend(ctx context.Context, op string, s Spend, hold bool) (Entr
 			}
 		}
 		if s.Partner != "" {
-			w.e.Postings = []Posting{
-				{Account: PartnerAccount(s.User, s.Partner), Asset: s.Asset, Amount: -s.Amount},
-				{Account: s.To, Asset: s.Asset, Amount: s.Amount},
-			}
+			w.e.Postings = append(w.block.ps[:0:len(w.block.ps)],
+				Posting{Account: PartnerAccount(s.User, s.Partner), Asset: s.Asset, Amount: -s.Amount},
+				Posting{Account: s.To, Asset: s.Asset, Amount: s.Amount})
 			if hold {
 				return w.hold(w.e.Postings)
 			}

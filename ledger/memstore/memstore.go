@@ -33,20 +33,13 @@ type Store struct {
 	accounts map[ledger.AccountID]*account
 
 	idx     sync.Mutex
-	entries map[ledger.EntryID]*ledger.Entry
-	keys    map[string]keyRec
+	entries map[ledger.EntryID]*ledger.Entry // by ID; see InsertEntry
+	keys    map[string]*ledger.Entry         // taken keys; see InsertEntry
 	pending map[ledger.EntryID]*ledger.Entry // holds with a deadline, unresolved
 	feed    []*ledger.Entry
 	sealer  *ledger.Sealer
 
 	txs sync.Pool
-}
-
-// keyRec is a unique key: taken by a committed entry, or reserved by a
-// transaction in flight.
-type keyRec struct {
-	entry *ledger.Entry
-	owner *tx
 }
 
 // account is one account. Its fields other than lock are guarded by mu;
@@ -65,7 +58,10 @@ type accountData struct {
 	lots []*lot // ordered as Lots returns them; all before head are empty
 	head int
 	seq  uint64 // lots inserted, for insertion order
-	hist []*ledger.Entry
+	// hist holds the Seq of each entry in the account's history: an index
+	// into the feed rather than a pointer, so that the collector need not
+	// scan it.
+	hist []uint64
 	kids []*account // a parent's children, in ID order
 }
 
@@ -84,7 +80,7 @@ func New() *Store {
 	s := &Store{
 		accounts: make(map[ledger.AccountID]*account),
 		entries:  make(map[ledger.EntryID]*ledger.Entry),
-		keys:     make(map[string]keyRec),
+		keys:     make(map[string]*ledger.Entry),
 		pending:  make(map[ledger.EntryID]*ledger.Entry),
 		sealer:   ledger.NewSealer(),
 	}
@@ -138,6 +134,27 @@ func (s *Store) get(id ledger.AccountID) *account {
 	return a
 }
 
+// acct returns the account with ID id, or nil. Accounts are never removed,
+// so a transaction remembers those it has found: one write looks the same
+// two or three up a dozen times, and a scan of a short list costs less than
+// the map under accMu.
+func (t *tx) acct(id ledger.AccountID) *account {
+	for _, x := range t.seen {
+		if x.id == id {
+			return x.a
+		}
+	}
+	a := t.s.get(id)
+	if a != nil && len(t.seen) < maxSeen {
+		t.seen = append(t.seen, seenAccount{id: id, a: a})
+	}
+	return a
+}
+
+// maxSeen bounds the accounts a transaction remembers, so that a read
+// walking every account does not scan an ever longer list.
+const maxSeen = 8
+
 func notFound(what string) error {
 	return &notFoundError{what}
 }
@@ -170,6 +187,14 @@ type tx struct {
 	reserved []reservation
 	touched  []*account
 	sorted   []ledger.AccountID // a View's snapshot of account IDs, sorted
+	seen     []seenAccount      // accounts looked up, for acct
+}
+
+// seenAccount is an account a transaction has looked up, with its ID (which
+// never changes, so it can be compared without the account's mu).
+type seenAccount struct {
+	id ledger.AccountID
+	a  *account
 }
 
 type reservation struct {
@@ -200,8 +225,10 @@ func (t *tx) reset() {
 	clear(t.inserts)
 	clear(t.reserved)
 	clear(t.touched)
+	clear(t.seen)
 	*t = tx{s: s, locked: t.locked[:0], creates: t.creates[:0], updates: t.updates[:0], deltas: t.deltas[:0],
-		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], reserved: t.reserved[:0], touched: t.touched[:0]}
+		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], reserved: t.reserved[:0], touched: t.touched[:0],
+		seen: t.seen[:0]}
 }
 
 // Lock implements ledger.Tx.
@@ -219,7 +246,7 @@ func (t *tx) Lock(_ context.Context, ids []ledger.AccountID) error {
 			continue
 		}
 		prev = id
-		a := t.s.get(id)
+		a := t.acct(id)
 		if a == nil {
 			return notFound("account " + strconv.Quote(string(id)))
 		}
@@ -235,7 +262,7 @@ func (e errString) Error() string { return string(e) }
 
 // CreateAccount implements ledger.Tx.
 func (t *tx) CreateAccount(_ context.Context, a ledger.Account) error {
-	if t.s.get(a.ID) != nil {
+	if t.acct(a.ID) != nil {
 		return conflict("account " + strconv.Quote(string(a.ID)) + " exists")
 	}
 	t.creates = append(t.creates, a)
@@ -244,7 +271,7 @@ func (t *tx) CreateAccount(_ context.Context, a ledger.Account) error {
 
 // UpdateAccount implements ledger.Tx.
 func (t *tx) UpdateAccount(_ context.Context, a ledger.Account) error {
-	if t.s.get(a.ID) == nil {
+	if t.acct(a.ID) == nil {
 		return notFound("account " + strconv.Quote(string(a.ID)))
 	}
 	t.updates = append(t.updates, a)
@@ -270,7 +297,11 @@ func (t *tx) AddLot(_ context.Context, account ledger.AccountID, id ledger.LotID
 }
 
 // InsertEntry implements ledger.Tx. It reserves the keys at once, so that a
-// second transaction inserting one of them fails early.
+// second transaction inserting one of them, or an entry with the same ID,
+// fails early. The entry's ID and keys map to it from the start: while it
+// is unsealed (Seq 0, until this transaction commits) they are only
+// reserved, and Entry and Key do not see them; sealing, under idx, is what
+// commits them, so that the commit need not write the maps a second time.
 func (t *tx) InsertEntry(_ context.Context, e *ledger.Entry, keys []string) error {
 	s := t.s
 	s.idx.Lock()
@@ -283,28 +314,35 @@ func (t *tx) InsertEntry(_ context.Context, e *ledger.Entry, keys []string) erro
 			return conflict("key " + strconv.Quote(k) + " is taken")
 		}
 	}
+	s.entries[e.ID] = e
 	for _, k := range keys {
-		s.keys[k] = keyRec{owner: t}
+		s.keys[k] = e
 		t.reserved = append(t.reserved, reservation{key: k, entry: e})
 	}
 	t.inserts = append(t.inserts, e)
 	return nil
 }
 
-// rollback releases the keys the transaction reserved.
+// rollback releases the entry IDs and keys the transaction reserved.
 func (t *tx) rollback() {
-	if len(t.reserved) == 0 {
+	if len(t.inserts) == 0 {
 		return
 	}
 	s := t.s
 	s.idx.Lock()
 	for _, r := range t.reserved {
-		if k, ok := s.keys[r.key]; ok && k.owner == t && k.entry == nil {
+		if e, ok := s.keys[r.key]; ok && e == r.entry && !e.Sealed() {
 			delete(s.keys, r.key)
+		}
+	}
+	for _, e := range t.inserts {
+		if x, ok := s.entries[e.ID]; ok && x == e && !e.Sealed() {
+			delete(s.entries, e.ID)
 		}
 	}
 	s.idx.Unlock()
 	t.reserved = t.reserved[:0]
+	t.inserts = t.inserts[:0]
 }
 
 // commit checks every buffered write, then applies them all.
@@ -328,7 +366,7 @@ func (t *tx) commit() error {
 				return a
 			}
 		}
-		return s.get(id)
+		return t.acct(id)
 	}
 
 	// Every account whose data changes, locked in ID order.
@@ -438,19 +476,8 @@ func (t *tx) commit() error {
 		}
 		d.advance()
 	}
-	for _, e := range t.inserts {
-		for j, p := range e.Postings {
-			if slices.ContainsFunc(e.Postings[:j], func(q ledger.Posting) bool { return q.Account == p.Account }) {
-				continue
-			}
-			d := find(p.Account).data()
-			d.hist = append(d.hist, e)
-		}
-	}
-
 	s.idx.Lock()
 	for _, e := range t.inserts {
-		s.entries[e.ID] = e
 		s.sealer.Seal(e, uint64(len(s.feed))+1, s.head())
 		s.feed = append(s.feed, e)
 		switch {
@@ -460,11 +487,19 @@ func (t *tx) commit() error {
 			delete(s.pending, e.Ref)
 		}
 	}
-	for _, r := range t.reserved {
-		s.keys[r.key] = keyRec{entry: r.entry}
-	}
 	s.idx.Unlock()
 	t.reserved = t.reserved[:0]
+	// Sealed, the entries have their Seq for the histories; the accounts'
+	// mu, still held, keeps readers out until they are complete.
+	for _, e := range t.inserts {
+		for j, p := range e.Postings {
+			if slices.ContainsFunc(e.Postings[:j], func(q ledger.Posting) bool { return q.Account == p.Account }) {
+				continue
+			}
+			d := find(p.Account).data()
+			d.hist = append(d.hist, e.Seq)
+		}
+	}
 	return nil
 }
 
@@ -623,7 +658,7 @@ func (d *accountData) findLot(id ledger.LotID) int {
 
 // Account implements ledger.ReadTx.
 func (t *tx) Account(_ context.Context, id ledger.AccountID) (ledger.Account, error) {
-	a := t.s.get(id)
+	a := t.acct(id)
 	if a == nil {
 		return ledger.Account{}, notFound("account " + strconv.Quote(string(id)))
 	}
@@ -662,7 +697,7 @@ func (t *tx) Accounts(_ context.Context, after ledger.AccountID, limit int) ([]l
 
 // Children implements ledger.ReadTx.
 func (t *tx) Children(_ context.Context, parent ledger.AccountID) ([]ledger.Account, error) {
-	a := t.s.get(parent)
+	a := t.acct(parent)
 	if a == nil {
 		return nil, notFound("account " + strconv.Quote(string(parent)))
 	}
@@ -683,7 +718,7 @@ func (t *tx) Children(_ context.Context, parent ledger.AccountID) ([]ledger.Acco
 
 // Balance implements ledger.ReadTx.
 func (t *tx) Balance(_ context.Context, id ledger.AccountID, asset ledger.Asset) (ledger.Balance, error) {
-	a := t.s.get(id)
+	a := t.acct(id)
 	if a == nil {
 		return ledger.Balance{}, notFound("account " + strconv.Quote(string(id)))
 	}
@@ -699,7 +734,7 @@ func (t *tx) Balance(_ context.Context, id ledger.AccountID, asset ledger.Asset)
 
 // Lots implements ledger.ReadTx.
 func (t *tx) Lots(_ context.Context, id ledger.AccountID, asset ledger.Asset, fn func(ledger.Lot) bool) error {
-	a := t.s.get(id)
+	a := t.acct(id)
 	if a == nil {
 		return notFound("account " + strconv.Quote(string(id)))
 	}
@@ -719,7 +754,7 @@ func (t *tx) Lots(_ context.Context, id ledger.AccountID, asset ledger.Asset, fn
 
 // Lot implements ledger.ReadTx.
 func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (ledger.Lot, error) {
-	a := t.s.get(account)
+	a := t.acct(account)
 	if a == nil {
 		return ledger.Lot{}, notFound("account " + strconv.Quote(string(account)))
 	}
@@ -737,8 +772,9 @@ func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (
 func (t *tx) Entry(_ context.Context, id ledger.EntryID) (*ledger.Entry, error) {
 	t.s.idx.Lock()
 	e := t.s.entries[id]
+	sealed := e != nil && e.Sealed() // an unsealed entry is only reserved
 	t.s.idx.Unlock()
-	if e == nil {
+	if !sealed {
 		return nil, notFound("entry " + strconv.Quote(string(id)))
 	}
 	return e, nil
@@ -747,19 +783,20 @@ func (t *tx) Entry(_ context.Context, id ledger.EntryID) (*ledger.Entry, error) 
 // Key implements ledger.ReadTx.
 func (t *tx) Key(_ context.Context, key string) (ledger.EntryID, error) {
 	t.s.idx.Lock()
-	r := t.s.keys[key]
+	e := t.s.keys[key]
+	sealed := e != nil && e.Sealed() // an unsealed entry's keys are only reserved
 	t.s.idx.Unlock()
-	if r.entry == nil {
+	if !sealed {
 		// A plain sentinel: a miss is the common case on every write.
 		return "", ledger.ErrNotFound
 	}
-	return r.entry.ID, nil
+	return e.ID, nil
 }
 
 // History implements ledger.ReadTx. A cursor is the decimal index of the
 // next entry in the account's history.
 func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limit int) ([]*ledger.Entry, string, error) {
-	a := t.s.get(id)
+	a := t.acct(id)
 	if a == nil {
 		return nil, "", notFound("account " + strconv.Quote(string(id)))
 	}
@@ -773,7 +810,7 @@ func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limi
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var hist []*ledger.Entry
+	var hist []uint64
 	if a.d != nil {
 		hist = a.d.hist
 	}
@@ -781,7 +818,12 @@ func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limi
 		return nil, "", ledger.ErrInvalidCursor
 	}
 	end := min(start+limit, len(hist))
-	out := slices.Clone(hist[start:end])
+	out := make([]*ledger.Entry, end-start)
+	t.s.idx.Lock() // after a.mu, as in a commit
+	for i, seq := range hist[start:end] {
+		out[i] = t.s.feed[seq-1]
+	}
+	t.s.idx.Unlock()
 	next := ""
 	if end < len(hist) {
 		next = strconv.Itoa(end)
