@@ -22,7 +22,8 @@ import (
 //   - each account's mu, guarding its balances, lots and history, taken in
 //     ID order during a commit, alone during a read;
 //   - idx, guarding the entry, key and hold indexes and the feed, which
-//     commits seal in order.
+//     commits seal in order; and, at the same level, expMu, guarding the
+//     expiry index. Neither is taken while holding the other.
 //
 // No goroutine waits for an outer lock while holding an inner one, and each
 // level is taken in one order, so the store cannot deadlock.
@@ -33,11 +34,19 @@ type Store struct {
 	accounts map[ledger.AccountID]*account
 
 	idx     sync.Mutex
-	entries map[ledger.EntryID]*ledger.Entry // by ID; see InsertEntry
-	keys    map[string]*ledger.Entry         // taken keys; see InsertEntry
-	pending map[ledger.EntryID]*ledger.Entry // holds with a deadline, unresolved
+	entries map[ledger.EntryID]*ledger.Entry     // by ID; see InsertEntry
+	keys    map[string]*ledger.Entry             // taken keys; see InsertEntry
+	pending treap[ledger.EntryID, *ledger.Entry] // holds with a deadline, unresolved, keyed by deadline
 	feed    []*ledger.Entry
 	sealer  *ledger.Sealer
+
+	// expMu guards expiring, the user accounts that hold a non-empty lot
+	// with an expiry, keyed by the earliest such expiry: the only
+	// accounts Expiring can return. A commit that changes an account's
+	// lots updates it, with the account's mu held, so that Expiring reads
+	// it instead of every account.
+	expMu    sync.Mutex
+	expiring treap[ledger.AccountID, *account]
 
 	txs sync.Pool
 }
@@ -63,6 +72,11 @@ type accountData struct {
 	// scan it.
 	hist []uint64
 	kids []*account // a parent's children, in ID order
+	// exp is the account's node in Store.expiring, or nil when it is not
+	// there. Its key is written only with both the account's mu and
+	// expMu held, so a commit holding mu can read it to see whether the
+	// index needs a change at all (usually not) without taking expMu.
+	exp *tnode[ledger.AccountID, *account]
 }
 
 type balance struct {
@@ -81,7 +95,6 @@ func New() *Store {
 		accounts: make(map[ledger.AccountID]*account),
 		entries:  make(map[ledger.EntryID]*ledger.Entry),
 		keys:     make(map[string]*ledger.Entry),
-		pending:  make(map[ledger.EntryID]*ledger.Entry),
 		sealer:   ledger.NewSealer(),
 	}
 	s.txs.New = func() any { return &tx{s: s} }
@@ -476,15 +489,19 @@ func (t *tx) commit() error {
 		}
 		d.advance()
 	}
+	if len(t.newLots) > 0 || len(t.lotAdds) > 0 {
+		t.reindex()
+	}
 	s.idx.Lock()
 	for _, e := range t.inserts {
 		s.sealer.Seal(e, uint64(len(s.feed))+1, s.head())
 		s.feed = append(s.feed, e)
 		switch {
 		case e.Kind == ledger.KindHold && !e.Deadline.IsZero():
-			s.pending[e.ID] = e
+			s.pending.remove(e.ID) // IDs are unique; this keeps the set a set regardless
+			s.pending.insert(&tnode[ledger.EntryID, *ledger.Entry]{id: e.ID, v: e, key: e.Deadline})
 		case e.Kind == ledger.KindCommit || e.Kind == ledger.KindVoid:
-			delete(s.pending, e.Ref)
+			s.pending.remove(e.Ref)
 		}
 	}
 	s.idx.Unlock()
@@ -501,6 +518,65 @@ func (t *tx) commit() error {
 		}
 	}
 	return nil
+}
+
+// reindex brings the expiry index up to date for the accounts whose lots
+// the transaction changed. Call with the touched accounts' mu held, after
+// the lots are applied.
+func (t *tx) reindex() {
+	type change struct {
+		a   *account
+		key time.Time
+		in  bool
+	}
+	var buf [4]change
+	changes := buf[:0]
+	for _, a := range t.touched {
+		if a.d == nil || !a.meta.ID.IsUser() {
+			continue // Expiring returns users only
+		}
+		key, in := a.d.earliestExpiry()
+		if cur := a.d.exp; (cur != nil) == in && (!in || cur.key.Equal(key)) {
+			continue
+		}
+		changes = append(changes, change{a: a, key: key, in: in})
+	}
+	if len(changes) == 0 {
+		return
+	}
+	s := t.s
+	s.expMu.Lock()
+	for _, c := range changes {
+		d := c.a.d
+		if d.exp != nil {
+			s.expiring.remove(c.a.meta.ID)
+		}
+		if !c.in {
+			d.exp = nil
+			continue
+		}
+		n := d.exp
+		if n == nil {
+			n = &tnode[ledger.AccountID, *account]{id: c.a.meta.ID, v: c.a}
+		}
+		n.key = c.key
+		d.exp = s.expiring.insert(n)
+	}
+	s.expMu.Unlock()
+}
+
+// earliestExpiry returns the expiry of the account's first non-empty lot,
+// and whether it has one that expires. Lots are ordered by expiry, those
+// that never expire last, so every lot that expiring counts expires no
+// earlier: an account is a candidate for Expiring(asOf) only if this is at
+// or before asOf.
+func (d *accountData) earliestExpiry() (time.Time, bool) {
+	for i := d.head; i < len(d.lots); i++ {
+		if l := d.lots[i]; l.Remaining > 0 {
+			return l.Expires, !l.Expires.IsZero()
+		}
+	}
+	return time.Time{}, false
 }
 
 // check validates every balance delta and lot change against the current
@@ -843,27 +919,31 @@ func (t *tx) Changes(_ context.Context, after uint64, limit int) ([]*ledger.Entr
 	return slices.Clone(t.s.feed[after:end]), nil
 }
 
-// Expiring implements ledger.ReadTx. It scans every account.
+// Expiring implements ledger.ReadTx. It reads the candidates from the
+// expiry index, in ID order, and checks each: its cost follows the
+// accounts it returns (and those whose expiring lots are all held), not
+// the accounts in the store.
 func (t *tx) Expiring(_ context.Context, asOf time.Time, after ledger.AccountID, limit int) ([]ledger.AccountID, error) {
-	t.s.accMu.RLock()
-	all := make([]*account, 0, len(t.s.accounts))
-	for id, a := range t.s.accounts {
-		if id > after && id.IsUser() {
-			all = append(all, a)
-		}
-	}
-	t.s.accMu.RUnlock()
 	var out []ledger.AccountID
-	for _, a := range all {
-		a.mu.Lock()
-		if a.d != nil && a.d.expiring(asOf) {
-			out = append(out, a.meta.ID)
+	var cands []*account
+	for len(out) < limit {
+		want := limit - len(out)
+		t.s.expMu.Lock()
+		cands = t.s.expiring.collect(after, asOf, want, cands[:0])
+		t.s.expMu.Unlock()
+		// Checked outside expMu, which is no outer lock to a.mu. Inside a
+		// View no commit runs, so the index and the accounts agree.
+		for _, a := range cands {
+			a.mu.Lock()
+			if a.d != nil && a.d.expiring(asOf) {
+				out = append(out, a.meta.ID)
+			}
+			a.mu.Unlock()
 		}
-		a.mu.Unlock()
-	}
-	slices.Sort(out)
-	if len(out) > limit {
-		out = out[:limit]
+		if len(cands) < want {
+			break
+		}
+		after = cands[len(cands)-1].meta.ID
 	}
 	return out, nil
 }
@@ -889,19 +969,11 @@ func (d *accountData) expiring(asOf time.Time) bool {
 	return false
 }
 
-// PendingHolds implements ledger.ReadTx.
+// PendingHolds implements ledger.ReadTx. The index by deadline skips the
+// holds not yet due.
 func (t *tx) PendingHolds(_ context.Context, asOf time.Time, after ledger.EntryID, limit int) ([]*ledger.Entry, error) {
 	t.s.idx.Lock()
-	var out []*ledger.Entry
-	for id, h := range t.s.pending {
-		if id > after && !h.Deadline.After(asOf) {
-			out = append(out, h)
-		}
-	}
+	out := t.s.pending.collect(after, asOf, limit, nil)
 	t.s.idx.Unlock()
-	slices.SortFunc(out, func(a, b *ledger.Entry) int { return cmp.Compare(a.ID, b.ID) })
-	if len(out) > limit {
-		out = out[:limit]
-	}
 	return out, nil
 }
