@@ -80,7 +80,7 @@ type Neighbourhood struct {
 // for boards of millions of members. Each board has its own lock, so
 // different boards never contend; reads of one board share it. It is safe for
 // concurrent use. It remembers every EarningKey added to each board (about
-// 100 bytes each) to make Add idempotent.
+// 40 bytes each beyond the IDs' lengths, see keySet) to make Add idempotent.
 type MemBoardStore struct {
 	mu     sync.RWMutex
 	boards map[BoardID]*memBoard
@@ -89,9 +89,10 @@ type MemBoardStore struct {
 type memBoard struct {
 	mu       sync.RWMutex
 	tree     rankTree
-	members  map[carbon.UserID]entry // each member's entry in tree
-	applied  map[string]struct{}
+	members  memberTable // each member's entry in tree
+	applied  keySet
 	frozenAt time.Time
+	warmed   int // rankTree.warm's results, kept so that its walk is not optimised away
 }
 
 // NewMemBoardStore returns an empty MemBoardStore.
@@ -111,7 +112,7 @@ func (s *MemBoardStore) board(id BoardID, create bool) *memBoard {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b = s.boards[id]; b == nil {
-		b = &memBoard{members: make(map[carbon.UserID]entry), applied: make(map[string]struct{})}
+		b = &memBoard{members: newMemberTable(), applied: newKeySet()}
 		s.boards[id] = b
 	}
 	return b
@@ -128,17 +129,22 @@ func (s *MemBoardStore) Add(ctx context.Context, board BoardID, user carbon.User
 	if delta == 0 {
 		return false, nil
 	}
-	ks := key.dedupKey()
 	b := s.board(board, true)
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if !b.frozenAt.IsZero() {
 		return false, newErr("MemBoardStore.Add", ErrBoardFrozen, fmt.Sprintf("board %q frozen at %s", board, b.frozenAt.Format(time.RFC3339)))
 	}
-	if _, dup := b.applied[ks]; dup {
+	dup, kh, slot := b.applied.has(key)
+	if dup {
 		return false, nil
 	}
-	old, member := b.members[user]
+	var old entry
+	cur := b.members.find(user)
+	member := cur != nil
+	if member {
+		old = *cur
+	}
 	score, err := carbon.Points(old.score).Add(delta)
 	if err != nil {
 		return false, &Error{Op: "MemBoardStore.Add", Kind: ErrOverflow, Detail: fmt.Sprintf("score of user %q on board %q", user, board), Err: err}
@@ -146,6 +152,7 @@ func (s *MemBoardStore) Add(ctx context.Context, board BoardID, user carbon.User
 	next := entry{score: int64(score), at: at.UnixNano(), id: old.id}
 	if member {
 		next.at = max(old.at, next.at)
+		b.warmed += b.tree.warm(&old, &next)
 		b.tree.remove(old)
 	} else {
 		if len(b.tree.names) == math.MaxUint32 {
@@ -155,8 +162,12 @@ func (s *MemBoardStore) Add(ctx context.Context, board BoardID, user carbon.User
 		b.tree.names = append(b.tree.names, string(user))
 	}
 	b.tree.insert(next)
-	b.members[user] = next
-	b.applied[ks] = struct{}{}
+	if member {
+		*cur = next
+	} else {
+		b.members.add(user, next)
+	}
+	b.applied.insert(kh, slot)
 	return true, nil
 }
 
@@ -194,15 +205,18 @@ func (s *MemBoardStore) Around(ctx context.Context, board BoardID, user carbon.U
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	e, ok := b.members[user]
-	if !ok {
+	ep := b.members.find(user)
+	if ep == nil {
 		return Neighbourhood{}, notMember()
 	}
+	e := *ep
 	pos, higher := b.tree.place(&e)
 	if n == 0 {
 		// No neighbours: the member's own entry and rank are all there is
 		// to read, without walking the tree.
-		return Neighbourhood{Member: b.standing(pos, &e, higher+1)}, nil
+		// The caller named the member, so its ID need not be read from
+		// names, a likely cache miss on a large board.
+		return Neighbourhood{Member: standingOf(user, pos, &e, higher+1)}, nil
 	}
 	from := max(0, pos-n)
 	all := b.standings(from, pos-from+1+n)
@@ -236,7 +250,9 @@ func (s *MemBoardStore) Freeze(ctx context.Context, board BoardID, at time.Time)
 	defer b.mu.Unlock()
 	if b.frozenAt.IsZero() {
 		b.frozenAt = at
-		b.applied = nil // a frozen board refuses every key, so free them
+		// A frozen board refuses every key (Add checks before it looks
+		// one up), so free them.
+		b.applied = keySet{}
 	}
 	return b.frozenAt, nil
 }
@@ -285,8 +301,12 @@ func (b *memBoard) rankOf(score int64) int {
 }
 
 func (b *memBoard) standing(pos int, e *entry, rank int) Standing {
+	return standingOf(carbon.UserID(b.tree.names[e.id]), pos, e, rank)
+}
+
+func standingOf(user carbon.UserID, pos int, e *entry, rank int) Standing {
 	return Standing{
-		User:      carbon.UserID(b.tree.names[e.id]),
+		User:      user,
 		Score:     carbon.Points(e.score),
 		ReachedAt: time.Unix(0, e.at).UTC(),
 		Rank:      rank,

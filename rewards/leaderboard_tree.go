@@ -123,7 +123,8 @@ func (t *rankTree) place(e *entry) (pos, higher int) {
 	least := entry{score: e.score, at: math.MinInt64} // sorts before every entry with e's score
 	n, names := t.root, t.names
 	for n != nil {
-		i, j := n.find(e, names), n.findScore(e.score)
+		j := n.findScore(e.score)
+		i := n.findTie(j, e, names)
 		pos += i
 		higher += j
 		if n.leaf {
@@ -218,10 +219,13 @@ func (n *rankNode) equal(i int, e *entry) bool {
 // probes in turn. On a board too large for the cache that is most of the
 // cost of a lookup.
 func (n *rankNode) find(e *entry, names []string) int {
-	i := 0
-	for i < n.n && n.scores[i] > e.score {
-		i++
-	}
+	return n.findTie(n.findScore(e.score), e, names)
+}
+
+// findTie is find given i, the index of the first entry whose score is not
+// above e's (findScore), so that a caller needing both scans the higher
+// scores once.
+func (n *rankNode) findTie(i int, e *entry, names []string) int {
 	for i < n.n && n.scores[i] == e.score && n.before(i, e, names) {
 		i++
 	}
@@ -438,4 +442,23 @@ func (n *rankNode) ascend(skip *int, fn func(entry) bool) bool {
 		}
 	}
 	return true
+}
+
+// warm walks the paths to a and to b side by side, without changing
+// anything, and returns a count only so that the walk is not optimised
+// away. A move (remove a, insert b) descends to two leaves one after the
+// other, and on a large board each leaf is a cache miss; walking both paths
+// in one loop lets the processor wait for the two misses at once, so that
+// the remove and the insert that follow find their nodes in cache.
+func (t *rankTree) warm(a, b *entry) int {
+	na, nb, sum := t.root, t.root, 0
+	for na != nil && nb != nil {
+		i, j := na.find(a, t.names), nb.find(b, t.names)
+		sum += i + j
+		if na.leaf || nb.leaf {
+			break
+		}
+		na, nb = na.children[i], nb.children[j]
+	}
+	return sum
 }
