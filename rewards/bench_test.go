@@ -91,24 +91,14 @@ func BenchmarkBoardTop100(b *testing.B) {
 
 // BenchmarkBoardRank looks up a random member's standing (rank and
 // position) on a 1,000,000-member board.
-func BenchmarkBoardRank(b *testing.B) {
-	s, users := benchBoard(b)
-	rng := rand.New(rand.NewPCG(5, 6))
-	ctx := context.Background()
-	b.ReportAllocs()
-	cpu, ops := cputime.Process(), 0
-	for b.Loop() {
-		ops++
-		if _, err := s.Around(ctx, "b", users[rng.IntN(len(users))], 0); err != nil {
-			b.Fatal(err)
-		}
-	}
-	reportCPU(b, cpu, ops)
-}
+func BenchmarkBoardRank(b *testing.B) { benchRank(b, 0) }
 
 // BenchmarkBoardRankNeighbours is BenchmarkBoardRank with 5 members above
 // and below.
-func BenchmarkBoardRankNeighbours(b *testing.B) {
+func BenchmarkBoardRankNeighbours(b *testing.B) { benchRank(b, 5) }
+
+// benchRank looks up random members' standing with n neighbours each side.
+func benchRank(b *testing.B, n int) {
 	s, users := benchBoard(b)
 	rng := rand.New(rand.NewPCG(5, 6))
 	ctx := context.Background()
@@ -116,7 +106,7 @@ func BenchmarkBoardRankNeighbours(b *testing.B) {
 	cpu, ops := cputime.Process(), 0
 	for b.Loop() {
 		ops++
-		if _, err := s.Around(ctx, "b", users[rng.IntN(len(users))], 5); err != nil {
+		if _, err := s.Around(ctx, "b", users[rng.IntN(len(users))], n); err != nil {
 			b.Fatal(err)
 		}
 	}
