@@ -7,10 +7,12 @@
 // Concurrency is fine-grained: each account has its own transaction lock
 // (taken in sorted ID order, held for one ledger operation) and its own data
 // mutex; a commit checks every buffered write before applying any, so a
-// transaction commits whole or not at all. Unique keys are reserved when an
-// entry is inserted, so a second writer of the same key fails at once with
-// ledger.ErrConflict. Entries are sealed (sequence number and hash) at
-// commit, in commit order. A View sees a consistent snapshot: it excludes
+// transaction commits whole or not at all. An entry's ID and unique keys
+// are claimed at commit: InsertEntry fails at once for a key a committed
+// entry holds, and of two transactions in flight with one key the first to
+// commit wins and the other fails with ledger.ErrConflict (the Ledger then
+// retries and finds the winner's entry). Entries are sealed (sequence
+// number and hash) at commit, in commit order. A View sees a consistent snapshot: it excludes
 // commits while it runs, which keeps reads short and cheap but makes them
 // serialise with the apply phase of commits.
 //

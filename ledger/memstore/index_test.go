@@ -43,7 +43,7 @@ func (s *Store) expiringScan(asOf time.Time, after ledger.AccountID, limit int) 
 func (s *Store) pendingScan(asOf time.Time, after ledger.EntryID, limit int) []*ledger.Entry {
 	s.idx.Lock()
 	pending := map[ledger.EntryID]*ledger.Entry{}
-	for _, e := range s.feed {
+	for _, e := range s.feed.all() {
 		switch {
 		case e.Kind == ledger.KindHold && !e.Deadline.IsZero():
 			pending[e.ID] = e
@@ -104,7 +104,7 @@ func (c *checked) check() {
 		s.accMu.RUnlock()
 		var holds []ledger.EntryID
 		s.idx.Lock()
-		for _, e := range s.feed {
+		for _, e := range s.feed.all() {
 			if e.Kind == ledger.KindHold {
 				holds = append(holds, e.ID)
 				if !e.Deadline.IsZero() {
@@ -229,4 +229,13 @@ func TestTreap(t *testing.T) {
 			t.Fatalf("op %d: collect(%d, %v, %d) = %v, want %v", i, after, asOf, limit, got, want)
 		}
 	}
+}
+
+// all returns the elements in order.
+func (p *pages[T]) all() []T {
+	out := make([]T, 0, p.n)
+	for i := range p.n {
+		out = append(out, p.at(i))
+	}
+	return out
 }

@@ -23,7 +23,9 @@ import (
 //     ID order during a commit, alone during a read;
 //   - idx, guarding the entry, key and hold indexes and the feed, which
 //     commits seal in order; and, at the same level, expMu, guarding the
-//     expiry index. Neither is taken while holding the other.
+//     expiry index. Neither is taken while holding the other. A commit
+//     holds idx from claiming its entries' IDs and keys to sealing them;
+//   - accMu, guarding the account map, taken alone or inside idx.
 //
 // No goroutine waits for an outer lock while holding an inner one, and each
 // level is taken in one order, so the store cannot deadlock.
@@ -34,10 +36,10 @@ type Store struct {
 	accounts map[ledger.AccountID]*account
 
 	idx     sync.Mutex
-	entries map[ledger.EntryID]*ledger.Entry     // by ID; see InsertEntry
-	keys    map[string]*ledger.Entry             // taken keys; see InsertEntry
+	ids     keyIndex                             // entry IDs → Seq
+	keys    keyIndex                             // unique keys → Seq
 	pending treap[ledger.EntryID, *ledger.Entry] // holds with a deadline, unresolved, keyed by deadline
-	feed    []*ledger.Entry
+	feed    pages[*ledger.Entry]                 // by Seq - 1
 	sealer  *ledger.Sealer
 
 	// expMu guards expiring, the user accounts that hold a non-empty lot
@@ -93,8 +95,8 @@ type lot struct {
 func New() *Store {
 	s := &Store{
 		accounts: make(map[ledger.AccountID]*account),
-		entries:  make(map[ledger.EntryID]*ledger.Entry),
-		keys:     make(map[string]*ledger.Entry),
+		ids:      newKeyIndex(),
+		keys:     newKeyIndex(),
 		sealer:   ledger.NewSealer(),
 	}
 	s.txs.New = func() any { return &tx{s: s} }
@@ -110,14 +112,9 @@ func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	t.write = true
 	defer s.release(t)
 	if err := fn(t); err != nil {
-		t.rollback()
-		return err
+		return err // nothing was applied; release forgets the writes
 	}
-	if err := t.commit(); err != nil {
-		t.rollback()
-		return err
-	}
-	return nil
+	return t.commit()
 }
 
 // View implements ledger.Store.
@@ -191,16 +188,16 @@ type tx struct {
 	write  bool
 	locked []*account
 
-	creates  []ledger.Account
-	updates  []ledger.Account
-	deltas   []delta
-	newLots  []ledger.Lot
-	lotAdds  []lotAdd
-	inserts  []*ledger.Entry
-	reserved []reservation
-	touched  []*account
-	sorted   []ledger.AccountID // a View's snapshot of account IDs, sorted
-	seen     []seenAccount      // accounts looked up, for acct
+	creates []ledger.Account
+	updates []ledger.Account
+	deltas  []delta
+	newLots []ledger.Lot
+	lotAdds []lotAdd
+	inserts []insert
+	keyBuf  []string // the inserts' keys
+	touched []*account
+	sorted  []ledger.AccountID // a View's snapshot of account IDs, sorted
+	seen    []seenAccount      // accounts looked up, for acct
 }
 
 // seenAccount is an account a transaction has looked up, with its ID (which
@@ -210,9 +207,10 @@ type seenAccount struct {
 	a  *account
 }
 
-type reservation struct {
-	key   string
-	entry *ledger.Entry
+// insert is an entry a transaction inserts, with its unique keys.
+type insert struct {
+	e    *ledger.Entry
+	keys []string
 }
 
 type delta struct {
@@ -236,11 +234,11 @@ func (t *tx) reset() {
 	clear(t.newLots)
 	clear(t.lotAdds)
 	clear(t.inserts)
-	clear(t.reserved)
+	clear(t.keyBuf)
 	clear(t.touched)
 	clear(t.seen)
 	*t = tx{s: s, locked: t.locked[:0], creates: t.creates[:0], updates: t.updates[:0], deltas: t.deltas[:0],
-		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], reserved: t.reserved[:0], touched: t.touched[:0],
+		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], keyBuf: t.keyBuf[:0], touched: t.touched[:0],
 		seen: t.seen[:0]}
 }
 
@@ -309,53 +307,63 @@ func (t *tx) AddLot(_ context.Context, account ledger.AccountID, id ledger.LotID
 	return nil
 }
 
-// InsertEntry implements ledger.Tx. It reserves the keys at once, so that a
-// second transaction inserting one of them, or an entry with the same ID,
-// fails early. The entry's ID and keys map to it from the start: while it
-// is unsealed (Seq 0, until this transaction commits) they are only
-// reserved, and Entry and Key do not see them; sealing, under idx, is what
-// commits them, so that the commit need not write the maps a second time.
+// InsertEntry implements ledger.Tx. It fails at once if the entry's ID or
+// a key is taken by a committed entry; the commit checks them again, so of
+// two transactions in flight with the same key the first to commit wins
+// and the other's commit fails with ledger.ErrConflict.
 func (t *tx) InsertEntry(_ context.Context, e *ledger.Entry, keys []string) error {
 	s := t.s
 	s.idx.Lock()
-	defer s.idx.Unlock()
-	if _, ok := s.entries[e.ID]; ok {
-		return conflict("entry id " + strconv.Quote(string(e.ID)) + " is taken")
+	err := s.taken(e.ID, keys)
+	s.idx.Unlock()
+	if err != nil {
+		return err
 	}
-	for _, k := range keys {
-		if _, ok := s.keys[k]; ok {
-			return conflict("key " + strconv.Quote(k) + " is taken")
-		}
-	}
-	s.entries[e.ID] = e
-	for _, k := range keys {
-		s.keys[k] = e
-		t.reserved = append(t.reserved, reservation{key: k, entry: e})
-	}
-	t.inserts = append(t.inserts, e)
+	n := len(t.keyBuf)
+	t.keyBuf = append(t.keyBuf, keys...)
+	t.inserts = append(t.inserts, insert{e: e, keys: t.keyBuf[n:len(t.keyBuf):len(t.keyBuf)]})
 	return nil
 }
 
-// rollback releases the entry IDs and keys the transaction reserved.
-func (t *tx) rollback() {
-	if len(t.inserts) == 0 {
-		return
+// taken returns ErrConflict if the entry ID or one of the keys belongs to a
+// committed entry. Call with idx held.
+func (s *Store) taken(id ledger.EntryID, keys []string) error {
+	if _, ok := s.ids.get(string(id)); ok {
+		return conflict("entry id " + strconv.Quote(string(id)) + " is taken")
 	}
-	s := t.s
-	s.idx.Lock()
-	for _, r := range t.reserved {
-		if e, ok := s.keys[r.key]; ok && e == r.entry && !e.Sealed() {
-			delete(s.keys, r.key)
+	for _, k := range keys {
+		if _, ok := s.keys.get(k); ok {
+			return conflict("key " + strconv.Quote(k) + " is taken")
 		}
 	}
-	for _, e := range t.inserts {
-		if x, ok := s.entries[e.ID]; ok && x == e && !e.Sealed() {
-			delete(s.entries, e.ID)
+	return nil
+}
+
+// claim checks that the transaction's entries can take their IDs and keys:
+// none taken by a committed entry or by another entry of the transaction.
+// Call with idx held.
+func (t *tx) claim() error {
+	for i, in := range t.inserts {
+		if err := t.s.taken(in.e.ID, in.keys); err != nil {
+			return err
+		}
+		for _, prev := range t.inserts[:i] {
+			if prev.e.ID == in.e.ID {
+				return conflict("entry id " + strconv.Quote(string(in.e.ID)) + " is inserted twice")
+			}
+			for _, k := range in.keys {
+				if slices.Contains(prev.keys, k) {
+					return conflict("key " + strconv.Quote(k) + " is inserted twice")
+				}
+			}
+		}
+		for j, k := range in.keys {
+			if slices.Contains(in.keys[:j], k) {
+				return conflict("key " + strconv.Quote(k) + " is given twice")
+			}
 		}
 	}
-	s.idx.Unlock()
-	t.reserved = t.reserved[:0]
-	t.inserts = t.inserts[:0]
+	return nil
 }
 
 // commit checks every buffered write, then applies them all.
@@ -423,8 +431,8 @@ func (t *tx) commit() error {
 			return err
 		}
 	}
-	for _, e := range t.inserts {
-		for _, p := range e.Postings {
+	for _, in := range t.inserts {
+		for _, p := range in.e.Postings {
 			if err := touch(p.Account); err != nil {
 				return err
 			}
@@ -441,6 +449,18 @@ func (t *tx) commit() error {
 	}()
 
 	if err := t.check(find); err != nil {
+		return err
+	}
+	// idx is held from the claim of the entries' IDs and keys to their
+	// sealing, so that no other commit takes them in between.
+	s.idx.Lock()
+	sealed := false
+	defer func() {
+		if !sealed {
+			s.idx.Unlock()
+		}
+	}()
+	if err := t.claim(); err != nil {
 		return err
 	}
 
@@ -489,13 +509,15 @@ func (t *tx) commit() error {
 		}
 		d.advance()
 	}
-	if len(t.newLots) > 0 || len(t.lotAdds) > 0 {
-		t.reindex()
-	}
-	s.idx.Lock()
-	for _, e := range t.inserts {
-		s.sealer.Seal(e, uint64(len(s.feed))+1, s.head())
-		s.feed = append(s.feed, e)
+	for _, in := range t.inserts {
+		e := in.e
+		seq := uint64(s.feed.len()) + 1
+		s.sealer.Seal(e, seq, s.head())
+		s.feed.append(e)
+		s.ids.put(string(e.ID), seq)
+		for _, k := range in.keys {
+			s.keys.put(k, seq)
+		}
 		switch {
 		case e.Kind == ledger.KindHold && !e.Deadline.IsZero():
 			s.pending.remove(e.ID) // IDs are unique; this keeps the set a set regardless
@@ -505,10 +527,14 @@ func (t *tx) commit() error {
 		}
 	}
 	s.idx.Unlock()
-	t.reserved = t.reserved[:0]
+	sealed = true
+	if len(t.newLots) > 0 || len(t.lotAdds) > 0 {
+		t.reindex()
+	}
 	// Sealed, the entries have their Seq for the histories; the accounts'
 	// mu, still held, keeps readers out until they are complete.
-	for _, e := range t.inserts {
+	for _, in := range t.inserts {
+		e := in.e
 		for j, p := range e.Postings {
 			if slices.ContainsFunc(e.Postings[:j], func(q ledger.Posting) bool { return q.Account == p.Account }) {
 				continue
@@ -649,10 +675,10 @@ func add(a, b int64) (int64, bool) {
 
 // head returns the hash of the last sealed entry. Call with idx held.
 func (s *Store) head() ledger.Hash {
-	if len(s.feed) == 0 {
+	if s.feed.len() == 0 {
 		return ledger.Hash{}
 	}
-	return s.feed[len(s.feed)-1].Hash
+	return s.feed.at(s.feed.len() - 1).Hash
 }
 
 func (a *account) data() *accountData {
@@ -847,10 +873,13 @@ func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (
 // Entry implements ledger.ReadTx.
 func (t *tx) Entry(_ context.Context, id ledger.EntryID) (*ledger.Entry, error) {
 	t.s.idx.Lock()
-	e := t.s.entries[id]
-	sealed := e != nil && e.Sealed() // an unsealed entry is only reserved
+	seq, ok := t.s.ids.get(string(id))
+	var e *ledger.Entry
+	if ok {
+		e = t.s.feed.at(int(seq - 1))
+	}
 	t.s.idx.Unlock()
-	if !sealed {
+	if !ok {
 		return nil, notFound("entry " + strconv.Quote(string(id)))
 	}
 	return e, nil
@@ -859,14 +888,17 @@ func (t *tx) Entry(_ context.Context, id ledger.EntryID) (*ledger.Entry, error) 
 // Key implements ledger.ReadTx.
 func (t *tx) Key(_ context.Context, key string) (ledger.EntryID, error) {
 	t.s.idx.Lock()
-	e := t.s.keys[key]
-	sealed := e != nil && e.Sealed() // an unsealed entry's keys are only reserved
+	seq, ok := t.s.keys.get(key)
+	var id ledger.EntryID
+	if ok {
+		id = t.s.feed.at(int(seq - 1)).ID
+	}
 	t.s.idx.Unlock()
-	if !sealed {
+	if !ok {
 		// A plain sentinel: a miss is the common case on every write.
 		return "", ledger.ErrNotFound
 	}
-	return e.ID, nil
+	return id, nil
 }
 
 // History implements ledger.ReadTx. A cursor is the decimal index of the
@@ -897,7 +929,7 @@ func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limi
 	out := make([]*ledger.Entry, end-start)
 	t.s.idx.Lock() // after a.mu, as in a commit
 	for i, seq := range hist[start:end] {
-		out[i] = t.s.feed[seq-1]
+		out[i] = t.s.feed.at(int(seq - 1))
 	}
 	t.s.idx.Unlock()
 	next := ""
@@ -911,12 +943,16 @@ func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limi
 func (t *tx) Changes(_ context.Context, after uint64, limit int) ([]*ledger.Entry, error) {
 	t.s.idx.Lock()
 	defer t.s.idx.Unlock()
-	n := uint64(len(t.s.feed))
+	n := uint64(t.s.feed.len())
 	if after >= n {
 		return nil, nil
 	}
 	end := min(after+uint64(limit), n)
-	return slices.Clone(t.s.feed[after:end]), nil
+	out := make([]*ledger.Entry, 0, end-after)
+	for i := after; i < end; i++ {
+		out = append(out, t.s.feed.at(int(i)))
+	}
+	return out, nil
 }
 
 // Expiring implements ledger.ReadTx. It reads the candidates from the

@@ -54,37 +54,72 @@ func TestMemoryPerUser(t *testing.T) {
 	}
 }
 
-// TestInsertEntryReservesID checks that an entry ID is taken from the
-// InsertEntry of a transaction still in flight, as a key is, and released
-// if that transaction rolls back.
-func TestInsertEntryReservesID(t *testing.T) {
+// TestInsertEntryClaimsAtCommit checks that an entry's ID and keys are
+// claimed when its transaction commits: of two transactions in flight with
+// the same ID or key the first to commit wins and the other's commit fails
+// with ErrConflict, and a transaction that rolls back claims nothing.
+func TestInsertEntryClaimsAtCommit(t *testing.T) {
 	ctx := context.Background()
 	s := memstore.New()
-	rollback := errors.New("roll back")
-	insert := func(key string) error {
+	insert := func(id ledger.EntryID, key string) error {
 		return s.Update(ctx, func(tx ledger.Tx) error {
-			return tx.InsertEntry(ctx, &ledger.Entry{ID: "x", Kind: ledger.KindTransfer}, []string{key})
+			return tx.InsertEntry(ctx, &ledger.Entry{ID: id, Kind: ledger.KindTransfer}, []string{key})
 		})
 	}
+	for _, c := range []struct {
+		name     string
+		id       ledger.EntryID
+		key      string
+		otherID  ledger.EntryID
+		otherKey string
+	}{
+		{"same id", "x", "k:a", "x", "k:b"},
+		{"same key", "y", "k:c", "z", "k:c"},
+	} {
+		err := s.Update(ctx, func(tx ledger.Tx) error {
+			if err := tx.InsertEntry(ctx, &ledger.Entry{ID: c.id, Kind: ledger.KindTransfer}, []string{c.key}); err != nil {
+				return err
+			}
+			if err := insert(c.otherID, c.otherKey); err != nil {
+				t.Errorf("%s: insert while the first is in flight: %v", c.name, err)
+			}
+			return nil
+		})
+		if !errors.Is(err, ledger.ErrConflict) {
+			t.Errorf("%s: commit of the transaction that lost: %v, want ErrConflict", c.name, err)
+		}
+		err = s.View(ctx, func(tx ledger.ReadTx) error {
+			id, err := tx.Key(ctx, c.otherKey)
+			if err != nil {
+				return err
+			}
+			if id != c.otherID {
+				t.Errorf("%s: key %s maps to %s, want %s", c.name, c.otherKey, id, c.otherID)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+		}
+	}
+
+	rollback := errors.New("roll back")
 	err := s.Update(ctx, func(tx ledger.Tx) error {
-		if err := tx.InsertEntry(ctx, &ledger.Entry{ID: "x", Kind: ledger.KindTransfer}, []string{"k:a"}); err != nil {
+		if err := tx.InsertEntry(ctx, &ledger.Entry{ID: "r", Kind: ledger.KindTransfer}, []string{"k:r"}); err != nil {
 			return err
-		}
-		if err := insert("k:b"); !errors.Is(err, ledger.ErrConflict) {
-			t.Errorf("second insert of entry x while the first is in flight: %v, want ErrConflict", err)
-		}
-		if _, err := tx.Entry(ctx, "x"); !errors.Is(err, ledger.ErrNotFound) {
-			t.Errorf("Entry of a reserved id: %v, want ErrNotFound", err)
 		}
 		return rollback
 	})
 	if !errors.Is(err, rollback) {
 		t.Fatal(err)
 	}
-	if err := insert("k:a"); err != nil {
-		t.Fatalf("insert after the first rolled back: %v", err)
+	if err := insert("r", "k:r"); err != nil {
+		t.Fatalf("insert after a rolled-back one: %v", err)
 	}
-	if err := insert("k:c"); !errors.Is(err, ledger.ErrConflict) {
+	if err := insert("r", "k:other"); !errors.Is(err, ledger.ErrConflict) {
 		t.Errorf("insert of a committed entry id: %v, want ErrConflict", err)
+	}
+	if err := insert("other", "k:r"); !errors.Is(err, ledger.ErrConflict) {
+		t.Errorf("insert under a committed key: %v, want ErrConflict", err)
 	}
 }
