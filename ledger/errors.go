@@ -73,6 +73,9 @@ var (
 	ErrBrokenChain = errors.New("ledger: hash chain broken")
 	// ErrInvalidCursor: a history cursor this ledger did not issue.
 	ErrInvalidCursor = errors.New("ledger: invalid cursor")
+	// ErrMalformedEntry: Entry.UnmarshalBinary was given bytes that are not
+	// an entry's binary form.
+	ErrMalformedEntry = errors.New("ledger: malformed entry encoding")
 	// ErrStore: the store failed for a reason of its own (I/O, a cancelled
 	// context). The operation may or may not have committed: retry it with the
 	// same idempotency key to find out. The *Error unwraps to the store's error.

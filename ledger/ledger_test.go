@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -503,23 +504,45 @@ func TestVerifyChainDetectsRewrite(t *testing.T) {
 	n, err := e.l.VerifyChain(e.ctx)
 	require.NoError(t, err)
 	require.Equal(t, uint64(7-2), n) // five earns (account opening makes no entry)
-	// Rewrite the third entry behind the ledger's back.
-	es, err := e.l.Changes(e.ctx, 2, 1)
+	// Rewrite the third entry behind the ledger's back: a second Ledger
+	// over the same store reads it changed.
+	l, err := ledger.New(tamperStore{Store: e.s, seq: 3}, nil)
 	require.NoError(t, err)
-	err = e.s.View(e.ctx, func(tx ledger.ReadTx) error {
-		p, err := tx.Entry(e.ctx, es[0].ID)
-		if err != nil {
-			return err
-		}
-		p.Postings[1].Amount++
-		return nil
-	})
-	require.NoError(t, err)
-	_, err = e.l.VerifyChain(e.ctx)
+	_, err = l.VerifyChain(e.ctx)
 	var ce *ledger.ChainError
 	require.ErrorAs(t, err, &ce)
 	require.ErrorIs(t, err, ledger.ErrBrokenChain)
 	require.Equal(t, uint64(3), ce.Seq)
+}
+
+// tamperStore is a Store whose change feed shows the entry with Seq seq
+// with one amount changed, as a store rewritten behind the ledger's back
+// would.
+type tamperStore struct {
+	ledger.Store
+	seq uint64
+}
+
+func (s tamperStore) View(ctx context.Context, fn func(ledger.ReadTx) error) error {
+	return s.Store.View(ctx, func(tx ledger.ReadTx) error { return fn(tamperTx{ReadTx: tx, seq: s.seq}) })
+}
+
+type tamperTx struct {
+	ledger.ReadTx
+	seq uint64
+}
+
+func (t tamperTx) Changes(ctx context.Context, after uint64, limit int) ([]*ledger.Entry, error) {
+	es, err := t.ReadTx.Changes(ctx, after, limit)
+	for i, e := range es {
+		if e.Seq == t.seq {
+			x := *e
+			x.Postings = slices.Clone(e.Postings)
+			x.Postings[len(x.Postings)-1].Amount++
+			es[i] = &x
+		}
+	}
+	return es, err
 }
 
 func TestNewOptions(t *testing.T) {

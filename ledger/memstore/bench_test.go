@@ -206,3 +206,42 @@ func BenchmarkMemoryPerUser(b *testing.B) {
 	runtime.KeepAlive(l)
 	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "bytes/user")
 }
+
+// BenchmarkMemoryPerEntry posts b.N earn-style entries (an issuance account
+// debited, one of 1,000 users' child accounts credited: an entry, its keys
+// and a lot) and reports the heap retained per entry. Unlike ns/op it does
+// not depend on what else the machine runs.
+func BenchmarkMemoryPerEntry(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	accts := make([]ledger.AccountID, 1000)
+	for i := range accts {
+		u := carbon.UserID("u-" + strconv.Itoa(i))
+		if _, err := l.OpenUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := l.LinkPartner(ctx, u, "food"); err != nil {
+			b.Fatal(err)
+		}
+		accts[i] = ledger.PartnerAccount(u, "food")
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ResetTimer()
+	key := make([]byte, 0, 32)
+	for i := 0; i < b.N; i++ {
+		key = strconv.AppendInt(append(key[:0], "order-"...), int64(i), 10)
+		_, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: []ledger.Posting{
+			{Account: ledger.IssuanceAccount("food"), Asset: ledger.Points, Amount: -3},
+			{Account: accts[i%len(accts)], Asset: ledger.Points, Amount: 3}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	runtime.KeepAlive(l)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "bytes/entry")
+}

@@ -69,7 +69,10 @@ const chunkSize = 256 << 10
 
 // add copies s into the arena and returns its position: the chunk's index
 // in the upper 32 bits, the offset in it in the lower.
-func (a *arena) add(s string) uint64 {
+func (a *arena) add(s string) uint64 { return arenaAdd(a, s) }
+
+// arenaAdd is add for a string or a byte slice.
+func arenaAdd[S ~string | ~[]byte](a *arena, s S) uint64 {
 	n := len(a.chunks)
 	if n == 0 || cap(a.chunks[n-1])-len(a.chunks[n-1]) < len(s) {
 		a.chunks = append(a.chunks, make([]byte, 0, max(chunkSize, len(s))))
@@ -81,14 +84,18 @@ func (a *arena) add(s string) uint64 {
 	return at
 }
 
+// bytes returns the n bytes at position at. They never change.
+func (a *arena) bytes(at uint64, n uint32) []byte {
+	off := uint32(at)
+	return a.chunks[at>>32][off : off+n : off+n]
+}
+
 // equal reports whether the text at position at, n bytes long, is s.
 func (a *arena) equal(at uint64, n uint32, s string) bool {
 	if int(n) != len(s) {
 		return false
 	}
-	c := a.chunks[at>>32]
-	off := uint32(at)
-	return string(c[off:off+n]) == s // compared without a copy
+	return string(a.bytes(at, n)) == s // compared without a copy
 }
 
 // pages is an append-only sequence stored in fixed-size pages, so that

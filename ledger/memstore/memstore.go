@@ -39,7 +39,10 @@ type Store struct {
 	ids     keyIndex                             // entry IDs → Seq
 	keys    keyIndex                             // unique keys → Seq
 	pending treap[ledger.EntryID, *ledger.Entry] // holds with a deadline, unresolved, keyed by deadline
-	feed    pages[*ledger.Entry]                 // by Seq - 1
+	feed    pages[span]                          // where each entry's binary form is, by Seq - 1
+	data    arena                                // the entries' binary forms
+	last    ledger.Hash                          // the last sealed entry's Hash
+	enc     []byte                               // scratch for sealing
 	sealer  *ledger.Sealer
 
 	// expMu guards expiring, the user accounts that hold a non-empty lot
@@ -51,6 +54,15 @@ type Store struct {
 	expiring treap[ledger.AccountID, *account]
 
 	txs sync.Pool
+}
+
+// span locates an entry's binary form in Store.data. Entries are kept as
+// bytes, not as *ledger.Entry: millions of them then hold no pointer for
+// the collector to trace, and take about a third of the memory. Reads
+// decode them.
+type span struct {
+	at uint64
+	n  uint32
 }
 
 // account is one account. Its fields other than lock are guarded by mu;
@@ -307,18 +319,12 @@ func (t *tx) AddLot(_ context.Context, account ledger.AccountID, id ledger.LotID
 	return nil
 }
 
-// InsertEntry implements ledger.Tx. It fails at once if the entry's ID or
-// a key is taken by a committed entry; the commit checks them again, so of
-// two transactions in flight with the same key the first to commit wins
-// and the other's commit fails with ledger.ErrConflict.
+// InsertEntry implements ledger.Tx. The entry's ID and keys are claimed at
+// commit: of two transactions in flight with the same key the first to
+// commit wins and the other's commit fails with ledger.ErrConflict. (The
+// Ledger looks a key up before it builds the entry, so checking here too
+// would only repeat that lookup.)
 func (t *tx) InsertEntry(_ context.Context, e *ledger.Entry, keys []string) error {
-	s := t.s
-	s.idx.Lock()
-	err := s.taken(e.ID, keys)
-	s.idx.Unlock()
-	if err != nil {
-		return err
-	}
 	n := len(t.keyBuf)
 	t.keyBuf = append(t.keyBuf, keys...)
 	t.inserts = append(t.inserts, insert{e: e, keys: t.keyBuf[n:len(t.keyBuf):len(t.keyBuf)]})
@@ -512,8 +518,9 @@ func (t *tx) commit() error {
 	for _, in := range t.inserts {
 		e := in.e
 		seq := uint64(s.feed.len()) + 1
-		s.sealer.Seal(e, seq, s.head())
-		s.feed.append(e)
+		s.enc = s.sealer.SealAppend(s.enc[:0], e, seq, s.last)
+		s.last = e.Hash
+		s.feed.append(span{at: arenaAdd(&s.data, s.enc), n: uint32(len(s.enc))})
 		s.ids.put(string(e.ID), seq)
 		for _, k := range in.keys {
 			s.keys.put(k, seq)
@@ -673,12 +680,14 @@ func add(a, b int64) (int64, bool) {
 	return s, (a >= 0) != (b >= 0) || (s >= 0) == (a >= 0)
 }
 
-// head returns the hash of the last sealed entry. Call with idx held.
-func (s *Store) head() ledger.Hash {
-	if s.feed.len() == 0 {
-		return ledger.Hash{}
+// entry decodes the entry with Seq seq. Call with idx held.
+func (s *Store) entry(seq uint64) (*ledger.Entry, error) {
+	sp := s.feed.at(int(seq - 1))
+	e := new(ledger.Entry)
+	if err := e.UnmarshalBinary(s.data.bytes(sp.at, sp.n)); err != nil {
+		return nil, err // the store wrote what it reads: not reached
 	}
-	return s.feed.at(s.feed.len() - 1).Hash
+	return e, nil
 }
 
 func (a *account) data() *accountData {
@@ -873,32 +882,28 @@ func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (
 // Entry implements ledger.ReadTx.
 func (t *tx) Entry(_ context.Context, id ledger.EntryID) (*ledger.Entry, error) {
 	t.s.idx.Lock()
+	defer t.s.idx.Unlock()
 	seq, ok := t.s.ids.get(string(id))
-	var e *ledger.Entry
-	if ok {
-		e = t.s.feed.at(int(seq - 1))
-	}
-	t.s.idx.Unlock()
 	if !ok {
 		return nil, notFound("entry " + strconv.Quote(string(id)))
 	}
-	return e, nil
+	return t.s.entry(seq)
 }
 
 // Key implements ledger.ReadTx.
 func (t *tx) Key(_ context.Context, key string) (ledger.EntryID, error) {
 	t.s.idx.Lock()
+	defer t.s.idx.Unlock()
 	seq, ok := t.s.keys.get(key)
-	var id ledger.EntryID
-	if ok {
-		id = t.s.feed.at(int(seq - 1)).ID
-	}
-	t.s.idx.Unlock()
 	if !ok {
 		// A plain sentinel: a miss is the common case on every write.
 		return "", ledger.ErrNotFound
 	}
-	return id, nil
+	e, err := t.s.entry(seq)
+	if err != nil {
+		return "", err
+	}
+	return e.ID, nil
 }
 
 // History implements ledger.ReadTx. A cursor is the decimal index of the
@@ -929,7 +934,12 @@ func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limi
 	out := make([]*ledger.Entry, end-start)
 	t.s.idx.Lock() // after a.mu, as in a commit
 	for i, seq := range hist[start:end] {
-		out[i] = t.s.feed.at(int(seq - 1))
+		e, err := t.s.entry(seq)
+		if err != nil {
+			t.s.idx.Unlock()
+			return nil, "", err
+		}
+		out[i] = e
 	}
 	t.s.idx.Unlock()
 	next := ""
@@ -949,8 +959,12 @@ func (t *tx) Changes(_ context.Context, after uint64, limit int) ([]*ledger.Entr
 	}
 	end := min(after+uint64(limit), n)
 	out := make([]*ledger.Entry, 0, end-after)
-	for i := after; i < end; i++ {
-		out = append(out, t.s.feed.at(int(i)))
+	for seq := after + 1; seq <= end; seq++ {
+		e, err := t.s.entry(seq)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, e)
 	}
 	return out, nil
 }
