@@ -202,7 +202,8 @@ func appendMeta(b []byte, m map[string]string) []byte {
 	if len(m) == 0 {
 		return b
 	}
-	keys := make([]string, 0, len(m))
+	var buf [16]string // MaxMetadata is larger, but most entries carry a few pairs
+	keys := buf[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}
