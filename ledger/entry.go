@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"slices"
 	"strconv"
 	"time"
 )
@@ -207,7 +206,13 @@ func appendMeta(b []byte, m map[string]string) []byte {
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	// Insertion sort: metadata has a few pairs, and for a few strings it
+	// beats the general sort.
+	for i := 1; i < len(keys); i++ {
+		for j := i; j > 0 && keys[j] < keys[j-1]; j-- {
+			keys[j], keys[j-1] = keys[j-1], keys[j]
+		}
+	}
 	for _, k := range keys {
 		b = appendStr(b, k)
 		b = appendStr(b, m[k])
