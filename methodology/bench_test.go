@@ -8,8 +8,10 @@ import (
 )
 
 // BenchmarkQuantify measures Quantify, digest included, for a two-term
-// declarative methodology (e-waybill: one BE and one PE term) and for the
-// Go-coded second-hand methodology.
+// declarative methodology (e-waybill: one BE and one PE term), for the
+// Go-coded second-hand methodology, and for a metro trip (a declarative
+// methodology with a decimal quantity and a ratio factor), the activity the
+// rewards Earn benchmark quantifies.
 func BenchmarkQuantify(b *testing.B) {
 	cases := []struct {
 		name, id string
@@ -18,6 +20,7 @@ func BenchmarkQuantify(b *testing.B) {
 	}{
 		{"declarative-two-term", "carbonkit.logistics.e-waybill", "logistics.e-waybill", q{"waybills": "3 sheet"}, q{"channel": "app"}},
 		{"secondhand", "carbonkit.secondhand.resale", "secondhand.resale", q{"items": "2 item"}, q{"category": "phone", "condition": "good"}},
+		{"metro", "carbonkit.transport.metro", "transport.metro", q{"distance": "6.4 km"}, nil},
 	}
 	r := Builtin()
 	for _, c := range cases {

@@ -78,31 +78,39 @@ func NewDeclarative(spec Spec, formula Formula) (Methodology, error) {
 	if len(ps) > 0 {
 		return nil, &SpecError{Methodology: spec.Ref(), Problems: ps}
 	}
-	f := cloneFormula(formula)
-	return build(spec, func(w *Worksheet) error {
-		for _, part := range [3]struct {
-			p     Part
-			terms []Term
-		}{{Baseline, f.BE}, {Project, f.PE}, {Leakage, f.LE}} {
-			for _, t := range part.terms {
-				if err := w.Term(part.p, t.Quantity, t.Factors...); err != nil {
-					return err
-				}
-			}
-		}
-		return nil
-	}), nil
+	return build(spec, nil, compilePlan(&spec, formula)), nil
 }
 
-func cloneFormula(f Formula) Formula {
-	cp := func(ts []Term) []Term {
-		out := make([]Term, len(ts))
-		for i, t := range ts {
-			out[i] = Term{Quantity: t.Quantity, Factors: append([]string(nil), t.Factors...)}
+// plan is a declarative formula with its factors resolved: the terms of BE,
+// PE and LE in order.
+type plan struct {
+	parts [3][]planTerm
+}
+
+type planTerm struct {
+	quantity string
+	name     int   // the quantity's index in built.names
+	factors  []int // indexes in the Spec's factors
+}
+
+// compilePlan resolves a validated formula's factors in s.
+func compilePlan(s *Spec, f Formula) *plan {
+	pl := &plan{}
+	for i, terms := range [3][]Term{f.BE, f.PE, f.LE} {
+		for _, t := range terms {
+			pt := planTerm{quantity: t.Quantity, factors: make([]int, len(t.Factors))}
+			for j, id := range t.Factors {
+				for k := range s.Factors {
+					if s.Factors[k].ID == id {
+						pt.factors[j] = k
+						break
+					}
+				}
+			}
+			pl.parts[i] = append(pl.parts[i], pt)
 		}
-		return out
 	}
-	return Formula{BE: cp(f.BE), PE: cp(f.PE), LE: cp(f.LE)}
+	return pl
 }
 
 // validateFormula checks every term statically, so that a declarative

@@ -127,3 +127,65 @@ func formatDecimal(d decimal.Decimal) string {
 // maxExponent bounds the exponent and digit count of any decimal this package
 // accepts (dec.InRange).
 const maxExponent = dec.MaxDigits
+
+// The appenders below write records as canon does, for the encodings that
+// are built in one buffer: appendRecord and the others for a whole record,
+// appendRec and the others after a tag already written with its space.
+
+// appendRecord appends the record tag: s.
+func appendRecord(b []byte, tag, s string) []byte {
+	b = append(b, tag...)
+	return appendRec(append(b, ' '), "", s)
+}
+
+// appendDecimalRecord appends the record of a decimal, as canon.dec does.
+func appendDecimalRecord(b []byte, tag string, v value) []byte {
+	b = append(b, tag...)
+	return appendValue(append(b, ' '), &v)
+}
+
+// appendRec appends tagSP (a tag and its space, or nothing), then the
+// length of v, a colon, v and a newline.
+func appendRec(b []byte, tagSP, v string) []byte {
+	b = append(b, tagSP...)
+	b = appendLen(b, len(v))
+	b = append(b, ':')
+	b = append(b, v...)
+	return append(b, '\n')
+}
+
+// appendRecBytes is appendRec for a value in bytes.
+func appendRecBytes(b []byte, tagSP string, v []byte) []byte {
+	b = append(b, tagSP...)
+	b = appendLen(b, len(v))
+	b = append(b, ':')
+	b = append(b, v...)
+	return append(b, '\n')
+}
+
+// appendCount is appendRec for an integer value.
+func appendCount(b []byte, tagSP string, n int) []byte {
+	b = append(b, tagSP...)
+	if n < 10 {
+		return append(b, '1', ':', byte('0'+n), '\n')
+	}
+	var tmp [20]byte
+	return appendRecBytes(b, "", strconv.AppendInt(tmp[:0], int64(n), 10))
+}
+
+// appendValue is appendRec for a decimal value, after its tag.
+func appendValue(b []byte, v *value) []byte {
+	var tmp [48]byte
+	return appendRecBytes(b, "", v.appendText(tmp[:0]))
+}
+
+// appendLen appends n >= 0 in decimal.
+func appendLen(b []byte, n int) []byte {
+	switch {
+	case n < 10:
+		return append(b, byte('0'+n))
+	case n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return strconv.AppendInt(b, int64(n), 10)
+}

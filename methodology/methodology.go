@@ -4,9 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/carbonkit/carbonkit/carbon"
 	"github.com/carbonkit/carbonkit/internal/dec"
@@ -58,11 +61,12 @@ func Build(spec Spec, calc Calc) (Methodology, error) {
 	if len(ps) > 0 {
 		return nil, &SpecError{Methodology: spec.Ref(), Problems: ps}
 	}
-	return build(spec, calc), nil
+	return build(spec, calc, nil), nil
 }
 
-// build is Build for a Spec already validated.
-func build(spec Spec, calc Calc) *built {
+// build is Build for a Spec already validated. A declarative methodology
+// passes its formula as pl, which Quantify evaluates in place of a calc.
+func build(spec Spec, calc Calc, pl *plan) *built {
 	spec = spec.clone()
 	spec.ValidFrom = spec.ValidFrom.UTC()
 	if !spec.ValidTo.IsZero() {
@@ -74,6 +78,7 @@ func build(spec Spec, calc Calc) *built {
 		ref:        spec.Ref(),
 		digest:     encodeSpec(spec),
 		calc:       calc,
+		plan:       pl,
 		resolution: k.resolution(),
 		discount:   k.Discount.Sign() > 0,
 		keep:       decimal.New(1, 0).Sub(k.Discount),
@@ -83,15 +88,21 @@ func build(spec Spec, calc Calc) *built {
 	m.roundingText = "ER rounded toward zero to a multiple of " + m.resolution.String()
 	m.discountText = "ER × (1 − " + formatDecimal(k.Discount) + ")"
 	m.capText = "min(ER, " + k.Cap.String() + ")"
+	m.compile()
+	m.compileHeads()
 	return m
 }
 
-// built is the Methodology that Build returns.
+// built is the Methodology that Build returns. Everything Quantify can
+// derive from the Spec alone is derived once, by compile; sheets holds the
+// scratch space of calls in progress, so that a call allocates little more
+// than its Result.
 type built struct {
 	spec         Spec
 	ref          string
 	digest       string
 	calc         Calc
+	plan         *plan // a declarative formula, evaluated in place of calc
 	resolution   carbon.Mass
 	roundingText string // the final step's expression
 	discountText string // the discount step's expression
@@ -100,6 +111,21 @@ type built struct {
 	discount     bool
 	keep         decimal.Decimal // 1 − Discount
 	capped       bool
+
+	factors   []factorInfo       // by index in spec.Factors
+	factorIDs map[string]int     // factor indexes by ID, for a Spec with many
+	names     []string           // the monitored parameters' names, in byte order
+	dims      []carbon.Dimension // by index in names: the parameter's dimension
+	units     []carbon.Unit      // by index in names: the unit of its conditions' bounds, or ""
+	conds     []condInfo         // by index in spec.Conditions
+	keepFx    fx                 // keep, when keepFit
+	keepFit   bool
+	capV      value     // Conservativeness.Cap in grams
+	heads     heads     // the encodings' starts of the usual steps
+	prefix    []byte    // the result encoding's first records, which only the Spec determines
+	prefixSum []byte    // a SHA-256 state that has hashed prefix (MarshalBinary), or nil
+	tail      []byte    // the result encoding's last records, likewise
+	sheets    sync.Pool // of *sheet
 }
 
 // contentDigester is implemented by methodologies that know their Spec
@@ -135,24 +161,28 @@ func (p Part) String() string {
 }
 
 // Worksheet is where a Calc records its terms for one activity. It is not
-// safe for concurrent use, and is valid only during the Calc call.
+// safe for concurrent use, and is valid only during the Calc call: after it,
+// Term returns an ErrCalculation error and Activity the zero Activity.
 type Worksheet struct {
-	m     *built
-	a     *carbon.Activity
-	sums  [3]decimal.Decimal // grams, by Part-1
-	terms [3]int
-	steps []Step
-	used  []FactorRef
-	buf   []byte    // expression being built
-	space [512]byte // buf's first backing array, then the digest encoder's
+	s *sheet // nil once the Calc call is over
 }
 
 // Activity returns the activity being quantified. Its maps are shared: do not
 // modify them.
-func (w *Worksheet) Activity() carbon.Activity { return *w.a }
+func (w *Worksheet) Activity() carbon.Activity {
+	if w.s == nil {
+		return carbon.Activity{}
+	}
+	return w.s.act
+}
 
 // Attribute returns the activity's attribute name, or "" when absent.
-func (w *Worksheet) Attribute(name string) string { return w.a.Attributes[name] }
+func (w *Worksheet) Attribute(name string) string {
+	if w.s == nil {
+		return ""
+	}
+	return w.s.act.Attributes[name]
+}
 
 // Term adds quantity × factor × factor... to part. quantity names a monitored
 // parameter; each factor ID names a Spec factor. The quantity is converted to
@@ -167,90 +197,26 @@ func (w *Worksheet) Attribute(name string) string { return w.a.Attributes[name] 
 // Spec is at fault (an undeclared name, units that do not chain). After an
 // error the worksheet is unchanged.
 func (w *Worksheet) Term(part Part, quantity string, factorIDs ...string) error {
+	s := w.s
+	if s == nil {
+		return fmt.Errorf("%w: term %s of %q added after the Calc returned", ErrCalculation, part, quantity)
+	}
+	m := s.m
 	if part < Baseline || part > Leakage {
-		return fmt.Errorf("%w: %s: term for undefined %s", ErrCalculation, w.m.ref, part)
+		return fmt.Errorf("%w: %s: term for undefined %s", ErrCalculation, m.ref, part)
 	}
-	pm, ok := w.m.spec.parameter(quantity)
+	pm, ok := m.spec.parameter(quantity)
 	if !ok || pm.Monitoring != Monitored {
-		return fmt.Errorf("%w: %s: term reads %q, which is not a monitored parameter", ErrCalculation, w.m.ref, quantity)
+		return fmt.Errorf("%w: %s: term reads %q, which is not a monitored parameter", ErrCalculation, m.ref, quantity)
 	}
-	q, ok := w.a.Quantities[quantity]
+	q, ok := s.act.Quantities[quantity]
 	if !ok { // Quantify checked every monitored parameter is present
-		return fmt.Errorf("%w: %s: quantity %q missing", ErrCalculation, w.m.ref, quantity)
+		return fmt.Errorf("%w: %s: quantity %q missing", ErrCalculation, m.ref, quantity)
 	}
 	if len(factorIDs) == 0 || len(factorIDs) > maxTermFactors {
-		return fmt.Errorf("%w: %s: a term needs 1 to %d factors, not %d", ErrCalculation, w.m.ref, maxTermFactors, len(factorIDs))
+		return fmt.Errorf("%w: %s: a term needs 1 to %d factors, not %d", ErrCalculation, m.ref, maxTermFactors, len(factorIDs))
 	}
-
-	b := w.buf[:0]
-	b = append(b, quantity...)
-	b = append(b, " ("...)
-	b = dec.Append(b, q.Value())
-	b = append(b, ' ')
-	b = append(b, q.Unit()...)
-	b = append(b, ')')
-	v, unit := q.Value(), q.Unit()
-	converted := false // whether a unit-bearing factor has applied yet
-	for _, id := range factorIDs {
-		f, ok := w.m.spec.factor(id)
-		if !ok {
-			return fmt.Errorf("%w: %s: term uses undeclared factor %q", ErrCalculation, w.m.ref, id)
-		}
-		if !f.Ratio() && unit != f.Denominator {
-			cv, err := convert(v, unit, f.Denominator)
-			if err != nil {
-				if !converted {
-					return &ActivityError{Methodology: w.m.ref, Activity: w.a.ID, Problems: []Problem{{
-						Field: quantityField(quantity), Err: ErrWrongUnit,
-						Msg: fmt.Sprintf("%s given where %s is required", q, unitPhrase(f.Denominator)),
-					}}}
-				}
-				return fmt.Errorf("%w: %s: factor %q is per %s, but the term so far measures %s", ErrCalculation, w.m.ref, id, f.Denominator, unit)
-			}
-			b = append(b, " → "...)
-			b = dec.Append(b, cv)
-			b = append(b, ' ')
-			b = append(b, f.Denominator...)
-			v, unit = cv, f.Denominator
-		}
-		b = append(b, " × "...)
-		b = append(b, id...)
-		b = append(b, " ("...)
-		b = dec.Append(b, f.Value)
-		if !f.Ratio() {
-			b = append(b, ' ')
-			b = append(b, f.Numerator...)
-			b = append(b, '/')
-			b = append(b, f.Denominator...)
-			unit = f.Numerator
-			converted = true
-		}
-		b = append(b, ')')
-		v = v.Mul(f.Value)
-	}
-	grams, err := convert(v, unit, carbon.Gram)
-	if err != nil {
-		return fmt.Errorf("%w: %s: term ends in %s, not a mass", ErrCalculation, w.m.ref, unitPhrase(unit))
-	}
-	w.buf = b
-
-	for _, id := range factorIDs {
-		f, _ := w.m.spec.factor(id)
-		ref := FactorRef{ID: f.ID, Version: f.Version}
-		if !containsRef(w.used, ref) {
-			w.used = append(w.used, ref)
-		}
-	}
-	i := part - 1
-	name := termName(part, w.terms[i])
-	if w.terms[i] == 0 {
-		w.sums[i] = grams
-	} else {
-		w.sums[i] = w.sums[i].Add(grams)
-	}
-	w.terms[i]++
-	w.steps = append(w.steps, Step{Name: name, Expression: string(b), Value: carbon.Grams(grams)})
-	return nil
+	return s.term(&s.act, part, quantity, q, termFactors{ids: factorIDs})
 }
 
 // termNameTable holds the usual step names, five bytes each, so that naming
@@ -277,99 +243,44 @@ func unitPhrase(u carbon.Unit) string {
 	return "a " + u.Dimension().String() + " (" + string(u) + ")"
 }
 
-func containsRef(refs []FactorRef, r FactorRef) bool {
-	for _, x := range refs {
-		if x == r {
-			return true
+// Quantify implements Methodology.
+func (m *built) Quantify(a carbon.Activity) (Result, error) { return m.quantify(&a, false) }
+
+// quantify is Quantify. With ref it computes with decimal.Decimal alone and
+// checks the activity the long way: the reference that tests compare the
+// usual computation with.
+func (m *built) quantify(a *carbon.Activity, ref bool) (Result, error) {
+	s := m.getSheet(ref)
+	if ref || !s.admit(a) {
+		clear(s.qs)
+		s.qs = s.qs[:0]
+		if ps := m.check(a); len(ps) > 0 {
+			m.putSheet(s)
+			return Result{}, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: ps}
 		}
 	}
-	return false
-}
-
-// Quantify implements Methodology.
-func (m *built) Quantify(a carbon.Activity) (Result, error) {
-	if ps := m.check(&a); len(ps) > 0 {
-		return Result{}, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: ps}
+	var err error
+	if m.plan != nil {
+		err = s.run(a, m.plan)
+	} else {
+		s.act = *a
+		w := &Worksheet{s: s}
+		err = m.calc(w)
+		w.s = nil
 	}
-	w := &Worksheet{m: m, a: &a}
-	w.buf = w.space[:0]
-	w.steps = make([]Step, 0, 8)
-	w.used = make([]FactorRef, 0, min(len(m.spec.Factors), 4))
-	if err := m.calc(w); err != nil {
+	if err != nil {
+		m.putSheet(s)
 		if errors.Is(err, ErrNotQuantifiable) || errors.Is(err, ErrCalculation) {
 			return Result{}, err
 		}
 		return Result{}, fmt.Errorf("%w: %s: %w", ErrCalculation, m.ref, err)
 	}
-	return m.finish(w), nil
-}
-
-// finish sums the parts, applies Conservativeness and digests the result.
-func (m *built) finish(w *Worksheet) Result {
-	r := Result{
-		MethodologyID: m.spec.ID,
-		Version:       m.spec.Version,
-		SpecDigest:    m.digest,
-		BE:            w.sum(Baseline),
-		PE:            w.sum(Project),
-		LE:            w.sum(Leakage),
-		Resolution:    m.resolution,
-		Rounding:      carbon.TowardZero,
+	if s.exact || !m.finishFast(s) {
+		m.finishExact(s)
 	}
-	er := r.BE
-	if !r.PE.IsZero() {
-		er = er.Sub(r.PE)
-	}
-	if !r.LE.IsZero() {
-		er = er.Sub(r.LE)
-	}
-	w.steps = append(w.steps, Step{Name: "ER.gross", Expression: "BE − PE − LE", Value: er})
-	if er.IsNegative() {
-		er = carbon.Mass{}
-		w.steps = append(w.steps, Step{Name: "ER.floor", Expression: "max(0, ER.gross)", Value: er})
-	}
-	if m.discount {
-		er = er.Mul(m.keep)
-		w.steps = append(w.steps, Step{Name: "ER.discount", Expression: m.discountText, Value: er})
-	}
-	if m.capped {
-		if er.Cmp(m.spec.Conservativeness.Cap) > 0 {
-			er = m.spec.Conservativeness.Cap
-		}
-		w.steps = append(w.steps, Step{Name: "ER.cap", Expression: m.capText, Value: er})
-	}
-	er = roundDown(er, m.resolution, m.resPow10)
-	w.steps = append(w.steps, Step{Name: "ER", Expression: m.roundingText, Value: er})
-	r.ER = er
-	r.Steps = w.steps
-	r.Factors = w.used
-	r.Digest = encodeResult(&m.spec, m.digest, w.a, &r, w.space[:0]) // the expressions are built
-	return r
-}
-
-// sum appends the step summing part p and returns the sum.
-func (w *Worksheet) sum(p Part) carbon.Mass {
-	i := p - 1
-	var expr string
-	switch n := w.terms[i]; n {
-	case 0:
-		expr = "0"
-	case 1:
-		expr = termName(p, 0)
-	default:
-		b := w.buf[:0]
-		for j := 0; j < n; j++ {
-			if j > 0 {
-				b = append(b, " + "...)
-			}
-			b = append(b, termName(p, j)...)
-		}
-		w.buf = b
-		expr = string(b)
-	}
-	mass := carbon.Grams(w.sums[i])
-	w.steps = append(w.steps, Step{Name: p.String(), Expression: expr, Value: mass})
-	return mass
+	r := m.result(s, a)
+	m.putSheet(s)
+	return r, nil
 }
 
 // roundDown rounds a non-negative m down to a multiple of the positive res.
@@ -407,6 +318,107 @@ func powerOfTen(res carbon.Mass) int32 {
 		return unusedPow10
 	}
 	return e
+}
+
+// admit reports whether check would find no problem with a, without
+// allocating. When it reports false, check says what the problems are; it
+// may report false for an activity check accepts (a comparison it leaves to
+// check), never the reverse. On the way it collects the monitored
+// quantities in s.qs.
+func (s *sheet) admit(a *carbon.Activity) bool {
+	m, sp := s.m, &s.m.spec
+	if a.Scenario != sp.Scenario || a.OccurredAt.IsZero() || a.OccurredAt.Before(sp.ValidFrom) ||
+		(!sp.ValidTo.IsZero() && !a.OccurredAt.Before(sp.ValidTo)) {
+		return false
+	}
+	// What carbon.Activity.Validate checks (TestAdmitImpliesCheck holds
+	// the two together), the scenario being the Spec's, which is valid.
+	if carbon.ValidateID("activity", a.ID) != nil || a.Partner.Validate() != nil || a.User.Validate() != nil || !a.Region.Valid() {
+		return false
+	}
+	qs := s.qs[:0]
+	for i, name := range m.names { // valid identifiers, as the Spec's
+		q, ok := a.Quantities[name]
+		if !ok || !dec.InRange(q.Value()) || q.IsNegative() {
+			return false
+		}
+		// A quantity in the unit the Spec's conditions use for it needs no
+		// look-up in carbon's table of units.
+		if u := q.Unit(); (u == "" || u != m.units[i]) && (!u.Valid() || u.Dimension() != m.dims[i]) {
+			return false
+		}
+		qs = append(qs, namedQuantity{name, q})
+	}
+	s.qs, s.qsAll = qs, len(a.Quantities) == len(qs)
+	if !s.qsAll {
+		for name, q := range a.Quantities {
+			if carbon.ValidateID("quantity name", name) != nil || !q.IsValid() || !dec.InRange(q.Value()) || q.IsNegative() {
+				return false
+			}
+		}
+	}
+	for name, v := range a.Attributes {
+		if carbon.ValidateID("attribute name", name) != nil || len(v) > carbon.MaxAttributeLen || !utf8.ValidString(v) {
+			return false
+		}
+	}
+	for i := range sp.Conditions {
+		if !s.holds(i, a) {
+			return false
+		}
+	}
+	return true
+}
+
+// holds reports whether condition i holds for a, as checkCondition decides
+// for an activity with no other problem, once admit has collected s.qs.
+func (s *sheet) holds(i int, a *carbon.Activity) bool {
+	cd, ci := &s.m.spec.Conditions[i], &s.m.conds[i]
+	switch cd.Kind {
+	case QuantityRange:
+		if ci.name >= len(s.qs) { // a validated Spec's conditions read monitored quantities
+			return false
+		}
+		q := s.qs[ci.name].q
+		if cd.Min.IsSet() {
+			c, ok := compareBound(q, ci.min, ci.minFit, cd.Min.Value)
+			if !ok || c < 0 || (c == 0 && cd.Min.Exclusive) {
+				return false
+			}
+		}
+		if cd.Max.IsSet() {
+			c, ok := compareBound(q, ci.max, ci.maxFit, cd.Max.Value)
+			if !ok || c > 0 || (c == 0 && cd.Max.Exclusive) {
+				return false
+			}
+		}
+	case AttributeIn:
+		v, ok := a.Attributes[cd.Attribute]
+		return ok && slices.Contains(cd.Values, v)
+	case RegionIn:
+		return slices.Contains(cd.Regions, a.Region)
+	}
+	return true
+}
+
+// compareBound is compareQuantity(q, bound), where x is bound's value when
+// fit; ok is false when they do not compare.
+func compareBound(q carbon.Quantity, x fx, fit bool, bound carbon.Quantity) (c int, ok bool) {
+	if v, vok := fxOf(q.Value()); fit && vok {
+		if q.Unit() != bound.Unit() {
+			var k int32
+			if k, vok = pow10Ratios[unitPair{q.Unit(), bound.Unit()}]; vok {
+				v, vok = shiftFx(v, k)
+			}
+		}
+		if vok {
+			if c, ok = cmpFx(v, x); ok {
+				return c, true
+			}
+		}
+	}
+	c, err := compareQuantity(q, bound)
+	return c, err == nil
 }
 
 // check returns every reason the activity cannot be quantified, in a stable

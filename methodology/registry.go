@@ -101,25 +101,36 @@ func (r *Registry) Get(id, version string) (Methodology, error) {
 func (r *Registry) Resolve(scenario carbon.Scenario, at time.Time) (Methodology, error) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	var found []entry
-	for _, e := range r.byScenario[scenario] {
-		s := &e.spec
-		if s.Status == Active && !at.Before(s.ValidFrom) && (s.ValidTo.IsZero() || at.Before(s.ValidTo)) {
-			found = append(found, e)
+	// The usual case, one version in force, allocates nothing.
+	list := r.byScenario[scenario]
+	var found Methodology
+	n := 0
+	for i := range list {
+		if list[i].inForce(at) {
+			found = list[i].m
+			n++
 		}
 	}
-	switch len(found) {
+	switch n {
 	case 1:
-		return found[0].m, nil
+		return found, nil
 	case 0:
 		return nil, &ResolveError{Scenario: scenario, At: at.UTC().Format(time.RFC3339Nano), Err: ErrNoneInForce}
 	}
-	names := make([]string, len(found))
-	for i, e := range found {
-		names[i] = e.spec.Ref()
+	names := make([]string, 0, n)
+	for i := range list {
+		if list[i].inForce(at) {
+			names = append(names, list[i].spec.Ref())
+		}
 	}
 	slices.Sort(names)
 	return nil, &ResolveError{Scenario: scenario, At: at.UTC().Format(time.RFC3339Nano), Candidates: names, Err: ErrAmbiguous}
+}
+
+// inForce reports whether e is active and valid at t.
+func (e *entry) inForce(t time.Time) bool {
+	s := &e.spec
+	return s.Status == Active && !t.Before(s.ValidFrom) && (s.ValidTo.IsZero() || t.Before(s.ValidTo))
 }
 
 // List returns a copy of every registered Spec, ordered by scenario, then

@@ -1,8 +1,12 @@
 package methodology
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
 )
@@ -137,9 +141,37 @@ func compareResults(got, want Result) error {
 	return nil
 }
 
-// encodeResult returns the digest of r's canonical encoding for activity a
-// under a methodology whose Spec is s. The tags are field names; the fixed
-// order below gives them their meaning. Records, in order (see canon for the
+// quantities returns a's quantities in byte order of name.
+func (s *sheet) quantities(a *carbon.Activity) []namedQuantity {
+	if s.qsAll && len(s.qs) > 0 {
+		return s.qs // admit found them all
+	}
+	qs := s.qs[:0]
+	for name, q := range a.Quantities {
+		qs = append(qs, namedQuantity{name, q})
+	}
+	if len(qs) > 1 {
+		slices.SortFunc(qs, func(x, y namedQuantity) int { return strings.Compare(x.name, y.name) })
+	}
+	s.qs = qs
+	return qs
+}
+
+// appendValue is the package function appendValue, using v's encoding
+// when it was made in advance.
+func (s *sheet) appendValue(b []byte, v *value) []byte {
+	if v.from < v.to {
+		return append(b, s.vals[v.from:v.to]...)
+	}
+	return appendValue(b, v)
+}
+
+// resultEncoding names the result encoding and its version.
+const resultEncoding = "carbonkit.result/v1"
+
+// digest returns the digest of the canonical encoding of the result that s
+// has computed for activity a. The tags are field names; the fixed order
+// below gives them their meaning. Records, in order (see canon for the
 // record syntax):
 //
 //	encoding     "carbonkit.result/v1"
@@ -155,55 +187,78 @@ func compareResults(got, want Result) error {
 //	steps (count), then for each step: step (name), expression, value
 //	be, pe, le, er, resolution, rounding
 //
-// buf is scratch space for the encoder; its contents are overwritten.
-func encodeResult(s *Spec, specDigest string, a *carbon.Activity, r *Result, buf []byte) string {
-	c := newCanon("carbonkit.result/v1", buf)
-	c.str("methodology", s.ID)
-	c.str("version", s.Version)
-	c.str("spec", specDigest)
+// The first four records and the last two depend on the Spec alone, so
+// compile encodes them in advance (and hashes the first four); so does it
+// the records of each factor, and the start of each usual step's
+// (stepHead). The encoding is written in one buffer and hashed at once.
+// referenceDigest, in the tests, writes it record by record.
+func (s *sheet) digest(a *carbon.Activity) string {
+	m := s.m
+	b := s.enc[:0]
+	b = appendRec(b, "activity ", a.ID)
+	b = appendRec(b, "partner ", string(a.Partner))
+	b = appendRec(b, "user ", string(a.User))
+	b = appendRec(b, "scenario ", string(a.Scenario))
+	var tmp [64]byte
+	t := tmp[:0]
+	if !a.OccurredAt.IsZero() {
+		t = a.OccurredAt.UTC().AppendFormat(t, time.RFC3339Nano)
+	}
+	b = appendRecBytes(b, "occurred_at ", t)
+	b = appendRec(b, "region ", string(a.Region))
 
-	c.str("activity", a.ID)
-	c.str("partner", string(a.Partner))
-	c.str("user", string(a.User))
-	c.str("scenario", string(a.Scenario))
-	c.time("occurred_at", a.OccurredAt)
-	c.str("region", string(a.Region))
-	var stack [16]string
-	names := sortedNames(stack[:0], a.Quantities)
-	c.int("quantities", len(names))
-	for _, n := range names {
-		q := a.Quantities[n]
-		c.str("quantity", n)
-		c.dec("value", q.Value())
-		c.str("unit", string(q.Unit()))
+	qs := s.quantities(a)
+	b = appendCount(b, "quantities ", len(qs))
+	for i := range qs {
+		q := &qs[i].q
+		b = appendRec(b, "quantity ", qs[i].name)
+		v := exactValue(q.Value())
+		b = appendValue(append(b, "value "...), &v)
+		b = appendRec(b, "unit ", string(q.Unit()))
 	}
-	names = sortedNames(names[:0], a.Attributes)
-	c.int("attributes", len(names))
-	for _, n := range names {
-		c.str("attribute", n)
-		c.str("value", a.Attributes[n])
+	attrs := s.attrs[:0]
+	for name, v := range a.Attributes {
+		attrs = append(attrs, [2]string{name, v})
 	}
+	if len(attrs) > 1 {
+		slices.SortFunc(attrs, func(x, y [2]string) int { return strings.Compare(x[0], y[0]) })
+	}
+	b = appendCount(b, "attributes ", len(attrs))
+	for _, kv := range attrs {
+		b = appendRec(b, "attribute ", kv[0])
+		b = appendRec(b, "value ", kv[1])
+	}
+	s.attrs = attrs
 
-	c.int("factors", len(r.Factors))
-	for _, ref := range r.Factors {
-		f, _ := s.factor(ref.ID)
-		c.str("factor", f.ID)
-		c.str("version", f.Version)
-		c.dec("value", f.Value)
+	b = appendCount(b, "factors ", len(s.used))
+	for _, k := range s.used {
+		b = append(b, m.factors[k].records...)
 	}
-	c.int("steps", len(r.Steps))
-	for _, st := range r.Steps {
-		c.str("step", st.Name)
-		c.str("expression", st.Expression)
-		c.mass("value", st.Value)
+	b = appendCount(b, "steps ", len(s.steps))
+	for i := range s.steps {
+		st := &s.steps[i]
+		b = append(b, st.head...)
+		if st.inText {
+			b = appendRecBytes(b, "", s.text[st.from:st.to])
+			b = append(b, "value "...)
+		}
+		b = s.appendValue(b, &st.val)
 	}
-	c.mass("be", r.BE)
-	c.mass("pe", r.PE)
-	c.mass("le", r.LE)
-	c.mass("er", r.ER)
-	c.mass("resolution", r.Resolution)
-	c.str("rounding", r.Rounding.String())
-	return c.sum()
+	b = s.appendValue(append(b, "be "...), &s.be)
+	b = s.appendValue(append(b, "pe "...), &s.pe)
+	b = s.appendValue(append(b, "le "...), &s.le)
+	b = s.appendValue(append(b, "er "...), &s.er)
+	b = append(b, m.tail...)
+	s.enc = b
+
+	if m.prefixSum == nil || s.hs == nil || s.hs.UnmarshalBinary(m.prefixSum) != nil {
+		s.h.Reset()
+		s.h.Write(m.prefix)
+	}
+	s.h.Write(b)
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], s.h.Sum(s.hsum[:0]))
+	return string(out[:])
 }
 
 // encodeSpec returns the digest of s's canonical encoding. Records, in order:

@@ -118,39 +118,64 @@ func Append(b []byte, d decimal.Decimal) []byte {
 		b = append(b, 'e')
 		return strconv.AppendInt(b, int64(exp), 10)
 	}
-	var digits []byte
-	var scratch [20]byte
 	if d.NumDigits() <= 18 {
-		c := d.CoefficientInt64()
-		if c == 0 {
-			return append(b, '0')
-		}
-		for exp < 0 && c%10 == 0 {
-			c /= 10
-			exp++
-		}
-		if c < 0 {
-			b = append(b, '-')
-			c = -c
-		}
-		digits = strconv.AppendInt(scratch[:0], c, 10)
-	} else {
-		coef := d.Coefficient()
-		ten, q, r := big.NewInt(10), new(big.Int), new(big.Int)
-		for exp < 0 {
-			q.QuoRem(coef, ten, r)
-			if r.Sign() != 0 {
-				break
-			}
-			coef.Set(q)
-			exp++
-		}
-		if coef.Sign() < 0 {
-			b = append(b, '-')
-			coef.Neg(coef)
-		}
-		digits = coef.Append(nil, 10)
+		return AppendInt64(b, d.CoefficientInt64(), exp)
 	}
+	coef := d.Coefficient()
+	ten, q, r := big.NewInt(10), new(big.Int), new(big.Int)
+	for exp < 0 {
+		q.QuoRem(coef, ten, r)
+		if r.Sign() != 0 {
+			break
+		}
+		coef.Set(q)
+		exp++
+	}
+	if coef.Sign() < 0 {
+		b = append(b, '-')
+		coef.Neg(coef)
+	}
+	return place(b, coef.Append(nil, 10), exp)
+}
+
+// AppendInt64 appends Format(decimal.New(coef, exp)) to b, without
+// allocating beyond b's growth: the same text Append writes for a decimal
+// with that coefficient and exponent.
+func AppendInt64(b []byte, coef int64, exp int32) []byte {
+	if exp > 2*MaxDigits || exp < -2*MaxDigits {
+		b = strconv.AppendInt(b, coef, 10)
+		b = append(b, 'e')
+		return strconv.AppendInt(b, int64(exp), 10)
+	}
+	if coef == 0 {
+		return append(b, '0')
+	}
+	// The magnitude as a uint64, so that math.MinInt64 is no exception.
+	u := uint64(coef)
+	if coef < 0 {
+		b = append(b, '-')
+		u = -u
+	}
+	for exp < 0 && u%10 == 0 {
+		u /= 10
+		exp++
+	}
+	var scratch [20]byte // the digits, from the end
+	i := len(scratch)
+	for u >= 10 {
+		q := u / 10
+		i--
+		scratch[i] = byte('0' + u - q*10)
+		u = q
+	}
+	i--
+	scratch[i] = byte('0' + u)
+	return place(b, scratch[i:], exp)
+}
+
+// place appends the digits of a non-negative coefficient scaled by 10^exp in
+// plain notation.
+func place(b, digits []byte, exp int32) []byte {
 	n := len(digits)
 	switch {
 	case exp >= 0:

@@ -78,6 +78,29 @@ func TestAppendMatchesBigPath(t *testing.T) {
 	require.Equal(t, "x=1.5", string(dec.Append([]byte("x="), decimal.New(15, -1))))
 }
 
+// TestAppendInt64MatchesAppend checks that AppendInt64 writes, for every
+// coefficient and exponent, what Append writes for the decimal they make,
+// including at the int64 limits and at the exponent bounds.
+func TestAppendInt64MatchesAppend(t *testing.T) {
+	coefs := []int64{0, 1, -1, 7, 10, -10, 100, 15, 1500, 123456789, 1000000000000000000, 999999999999999999,
+		math.MaxInt64, math.MinInt64, math.MaxInt64 - 1, math.MinInt64 + 1, 9000000000000000000, -9000000000000000000}
+	exps := []int32{0, 1, -1, 2, -2, 3, -3, 17, -17, 18, -18, 19, -19, 20, -25, 2 * dec.MaxDigits, -2 * dec.MaxDigits,
+		2*dec.MaxDigits + 1, -2*dec.MaxDigits - 1, math.MaxInt32, math.MinInt32}
+	for _, c := range coefs {
+		for _, e := range exps {
+			want := string(dec.Append([]byte("x"), decimal.New(c, e)))
+			require.Equal(t, want, string(dec.AppendInt64([]byte("x"), c, e)), "%d e%d", c, e)
+		}
+	}
+	for i, x := 0, uint64(1); i < 2000; i, x = i+1, x*6364136223846793005+1442695040888963407 {
+		c := int64(x >> 1)
+		for _, e := range []int32{-20, -7, -1, 0, 4} {
+			require.Equal(t, string(dec.Append(nil, decimal.New(c, e))), string(dec.AppendInt64(nil, c, e)))
+			require.Equal(t, string(dec.Append(nil, decimal.New(-c, e))), string(dec.AppendInt64(nil, -c, e)))
+		}
+	}
+}
+
 func TestFormatBoundsHostileExponents(t *testing.T) {
 	require.Equal(t, "-1e-2000000000", dec.Format(decimal.New(-1, -2_000_000_000)))
 	require.Equal(t, "7e2000000000", dec.Format(decimal.New(7, 2_000_000_000)))
