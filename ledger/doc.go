@@ -75,6 +75,7 @@
 // account it touches and every other account it debits whose policy it
 // must check; an account with an unbounded policy (an issuance account) is
 // never locked and takes concurrent deltas, so it is not a point where all
-// writers queue. Entries returned share memory with the store: treat them
+// writers queue. Entries returned may share memory with the store (memstore
+// decodes a fresh copy for each read; another store need not): treat them
 // as read-only.
 package ledger
