@@ -250,9 +250,11 @@ type writer struct {
 	out     *Entry
 	keys    [2]string
 	unique  string // a once-only key for the entry, besides the lookup key
-	accs    []Account
-	accBuf  [4]Account
-	locks   [8]AccountID
+	// uniqueFree: build found unique free (see once) before it locked.
+	uniqueFree bool
+	accs       []Account
+	accBuf     [4]Account
+	locks      [8]AccountID
 
 	runFn func(tx Tx) error // w.run, bound once
 	lotFn func(Lot) bool    // w.takeLot, bound once
@@ -306,7 +308,7 @@ func (w *writer) replay() (done bool, err error) {
 // run is the body of the store transaction for one write; it may run more
 // than once (after a conflict), each time from scratch.
 func (w *writer) run(tx Tx) error {
-	w.tx, w.out, w.unique, w.accs = tx, nil, "", w.accBuf[:0]
+	w.tx, w.out, w.unique, w.uniqueFree, w.accs = tx, nil, "", false, w.accBuf[:0]
 	if done, err := w.replay(); done || err != nil {
 		return err
 	}
@@ -325,6 +327,14 @@ func (w *writer) run(tx Tx) error {
 				return rerr
 			} else if done {
 				return errReplayed // roll back what build wrote
+			}
+			// So may a concurrent operation that took the once-only key
+			// build found free (a hold resolved, an entry reversed): a
+			// retry reports that rather than what it left behind.
+			if w.uniqueFree {
+				if _, kerr := w.tx.Key(w.ctx, w.unique); kerr == nil {
+					return newErr(w.op, ErrConflict, "key "+strconv.Quote(w.unique)+" was taken while the entry was built")
+				}
 			}
 		}
 		return err

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -581,4 +582,54 @@ func TestErrorMessages(t *testing.T) {
 	require.Equal(t, `ledger: Post: insufficient funds: account "user u a" has 1 PTS available, needs 2`, err.Error())
 	require.True(t, errors.Is(err, ledger.ErrInsufficientFunds))
 	require.False(t, errors.Is(err, ledger.ErrOverflow))
+}
+
+// TestResolutionRaceReportsFinalised resolves a hold while another
+// resolution of it, past its check that the hold is pending, waits for its
+// locks: the loser must report ErrHoldFinalised, not what the winner left
+// behind (the points already spent).
+func TestResolutionRaceReportsFinalised(t *testing.T) {
+	e := newEnv(t, nil)
+	e.user("u", "food")
+	e.earn("earn", "u", "food", 10)
+	shop := ledger.MerchantAccount("shop")
+	_, err := e.l.OpenAccount(e.ctx, shop, ledger.BalancePolicy{})
+	require.NoError(t, err)
+	hold, err := e.l.HoldSpend(e.ctx, ledger.Spend{Key: "hold", User: "u", Partner: "food", Asset: ledger.Points, Amount: 10, To: shop})
+	require.NoError(t, err)
+
+	// The loser's first Lock lets the winner commit the hold before it
+	// locks.
+	var once sync.Once
+	racing := &lockHook{Store: e.s, before: func() {
+		once.Do(func() {
+			_, err := e.l.Commit(e.ctx, ledger.CommitRequest{Key: "winner", Hold: hold.ID})
+			require.NoError(t, err)
+		})
+	}}
+	loser, err := ledger.New(racing, &ledger.Options{Clock: e.clock})
+	require.NoError(t, err)
+	_, err = loser.Commit(e.ctx, ledger.CommitRequest{Key: "loser", Hold: hold.ID})
+	require.ErrorIs(t, err, ledger.ErrHoldFinalised)
+	e.check()
+}
+
+// lockHook is a Store that calls before ahead of every Tx.Lock.
+type lockHook struct {
+	ledger.Store
+	before func()
+}
+
+func (s *lockHook) Update(ctx context.Context, fn func(ledger.Tx) error) error {
+	return s.Store.Update(ctx, func(tx ledger.Tx) error { return fn(lockHookTx{Tx: tx, before: s.before}) })
+}
+
+type lockHookTx struct {
+	ledger.Tx
+	before func()
+}
+
+func (t lockHookTx) Lock(ctx context.Context, ids []ledger.AccountID) error {
+	t.before()
+	return t.Tx.Lock(ctx, ids)
 }

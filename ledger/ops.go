@@ -347,8 +347,7 @@ func (l *Ledger) Reverse(ctx context.Context, r ReverseRequest) (Entry, error) {
 		case KindHold, KindVoid:
 			return newErr(op, ErrNotReversible, "entry "+string(x.ID)+" is a "+x.Kind.String()+": void a pending hold instead")
 		}
-		w.unique = ReversalKey(x.ID)
-		if err := w.once(w.unique, ErrAlreadyReversed, "entry "+string(x.ID)+" was reversed by entry "); err != nil {
+		if err := w.once(ReversalKey(x.ID), ErrAlreadyReversed, "entry "+string(x.ID)+" was reversed by entry "); err != nil {
 			return err
 		}
 		w.e.Effective = w.now
@@ -553,13 +552,16 @@ func (w *writer) deadline(d time.Time) error {
 	return nil
 }
 
-// once fails with kind if an entry was inserted under key.
+// once sets w.unique to key and fails with kind if an entry was inserted
+// under it.
 func (w *writer) once(key string, kind error, detail string) error {
+	w.unique = key
 	id, err := w.tx.Key(w.ctx, key)
 	switch {
 	case err == nil:
 		return newErr(w.op, kind, detail+string(id))
 	case errors.Is(err, ErrNotFound):
+		w.uniqueFree = true
 		return nil
 	}
 	return storeErr(w.op, err, nil)
@@ -575,8 +577,7 @@ func (w *writer) pendingHold(id EntryID) (*Entry, error) {
 	if h.Kind != KindHold {
 		return nil, newErr(w.op, ErrNotHold, "entry "+string(id)+" is a "+h.Kind.String())
 	}
-	w.unique = HoldKey(id)
-	if err := w.once(w.unique, ErrHoldFinalised, "hold "+string(id)+" was finalised by entry "); err != nil {
+	if err := w.once(HoldKey(id), ErrHoldFinalised, "hold "+string(id)+" was finalised by entry "); err != nil {
 		return nil, err
 	}
 	return h, nil
