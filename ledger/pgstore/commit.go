@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"slices"
 	"strconv"
@@ -25,11 +24,11 @@ const (
 	sqlUpdateAccount = `WITH u AS (UPDATE ledger_accounts SET overdraft = $2, overdraft_limit = $3, closed = $4 WHERE id = $1 RETURNING 1)
 	SELECT 1 / count(*)::int FROM u`
 
-	// The transaction's new lots and every balance delta, in one
-	// statement. Each delta lands on one shard row, rows taken in
-	// (account, asset) order. The statement then sums each account's other
-	// shards and casts the totals to bigint, so that a total outside int64
-	// fails the commit (SQLSTATE 22003) as a row's own overflow does.
+	// The new lots and every balance delta, in one statement. Each delta
+	// lands on one shard row, rows taken in (account, asset) order. The
+	// statement then sums each account's other shards and casts the totals
+	// to bigint, so that a total outside int64 fails the commit (SQLSTATE
+	// 22003) as a row's own overflow does.
 	sqlWrite = `WITH lots AS (
 		INSERT INTO ledger_lots (entry, posting, account, asset, amount, remaining, expires_s, expires_ns, created_s, created_ns)
 		SELECT * FROM unnest($6::text[], $7::int4[], $8::text[], $9::text[], $10::int8[], $11::int8[], $12::int8[], $13::int4[], $14::int8[], $15::int4[])),
@@ -45,35 +44,92 @@ const (
 	sqlAddLot = `WITH u AS (UPDATE ledger_lots SET remaining = remaining + $4 WHERE entry = $1 AND posting = $2 AND account = $3 RETURNING 1)
 	SELECT 1 / count(*)::int FROM u`
 
-	// One statement per entry: the entry with its commit-order key, its
-	// unique keys and its rows in each account's history.
+	// One entry with its commit-order key, its unique keys and its rows in
+	// each account's history. (Commits use sqlInsertEntries; this is the
+	// same for one entry.)
 	sqlInsertEntry = `WITH e AS (
 		INSERT INTO ledger_entries (id, ord, kind, body) VALUES ($1, nextval('ledger_commit_order'), $2, $3) RETURNING ord),
 	k AS (INSERT INTO ledger_keys (key, entry) SELECT k, $1 FROM unnest($4::text[]) AS k),
 	h AS (INSERT INTO ledger_history (account, ord, entry) SELECT a, e.ord, $1 FROM e, unnest($5::text[]) AS a)
 	SELECT ord FROM e`
-	sqlPendingHold = `INSERT INTO ledger_pending_holds (entry, deadline_s, deadline_ns) VALUES ($1, $2, $3)`
-	sqlResolveHold = `DELETE FROM ledger_pending_holds WHERE entry = $1`
+
+	// Every entry of a commit in one statement: the entries, each drawing
+	// its ord; their unique keys, in key order; their history rows. It
+	// returns the largest ord drawn.
+	sqlInsertEntries = `WITH e AS (
+		INSERT INTO ledger_entries (id, ord, kind, body)
+		SELECT id, nextval('ledger_commit_order'), kind, body FROM unnest($1::text[], $2::int2[], $3::bytea[]) AS u(id, kind, body)
+		RETURNING id, ord),
+	k AS (INSERT INTO ledger_keys (key, entry) SELECT k, en FROM unnest($4::text[], $5::text[]) AS u(k, en) ORDER BY k),
+	h AS (INSERT INTO ledger_history (account, ord, entry) SELECT u.a, e.ord, e.id FROM unnest($6::text[], $7::text[]) AS u(a, en) JOIN e ON e.id = u.en)
+	SELECT coalesce(max(ord), 0) FROM e`
+	sqlPendingHolds = `INSERT INTO ledger_pending_holds (entry, deadline_s, deadline_ns) SELECT * FROM unnest($1::text[], $2::int8[], $3::int4[])`
+	sqlResolveHolds = `DELETE FROM ledger_pending_holds WHERE entry = ANY($1)`
 )
 
-// commit sends every buffered write and the COMMIT in one round trip, and
-// returns the largest ord drawn (0 if the transaction inserted no entry).
-//
-// Row locks on shared rows (an unlocked account's shard row, a key) are
-// taken in a fixed order, accounts and balances sorted, so two commits
-// cannot deadlock on them; the rows they touch are held only for this
-// round trip.
-func (t *txn) commit(ctx context.Context) (int64, error) {
-	if !t.begun && len(t.creates)+len(t.updates)+len(t.deltas)+len(t.newLots)+len(t.lotAdds)+len(t.inserts) == 0 {
-		return 0, nil
-	}
+// writeSet is the buffered writes of one or more members, merged: one
+// statement per kind of write, whatever the number of members.
+type writeSet struct {
+	creates []ledger.Account
+	updates []ledger.Account
+	deltas  []delta
+	shards  []int16
+	lots    []ledger.Lot
+	adds    []lotAdd
+	inserts []*insert
+	pending bool // some entry is a hold with a deadline
+	resolve bool // some entry commits or voids a hold
+}
 
-	var b pgx.Batch
-	if !t.begun {
-		b.Queue(t.beginSQL())
+// newWriteSet merges the writes of txns; it fails with ErrOverflow if the
+// deltas to one balance do not sum within int64.
+func newWriteSet(s *Store, txns []*txn) (*writeSet, error) {
+	ws := &writeSet{}
+	for _, t := range txns {
+		ws.creates = append(ws.creates, t.creates...)
+		ws.updates = append(ws.updates, t.updates...)
+		ws.deltas = append(ws.deltas, t.deltas...)
+		ws.lots = append(ws.lots, t.newLots...)
+		ws.adds = append(ws.adds, sumLotAdds(slices.Clone(t.lotAdds))...)
+		for i := range t.inserts {
+			in := &t.inserts[i]
+			ws.inserts = append(ws.inserts, in)
+			ws.pending = ws.pending || (in.kind == ledger.KindHold && !in.deadline.IsZero())
+			ws.resolve = ws.resolve || in.kind == ledger.KindCommit || in.kind == ledger.KindVoid
+		}
 	}
-	slices.SortFunc(t.creates, func(a, b ledger.Account) int { return cmp.Compare(a.ID, b.ID) })
-	for _, a := range t.creates {
+	slices.SortFunc(ws.creates, func(a, b ledger.Account) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(ws.updates, func(a, b ledger.Account) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(ws.adds, func(a, b lotAdd) int {
+		if c := cmp.Compare(a.id.Entry, b.id.Entry); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id.Posting, b.id.Posting)
+	})
+	var err error
+	if ws.deltas, err = sumDeltas(ws.deltas); err != nil {
+		return nil, err
+	}
+	// A delta to an account some member locked goes to its locked row (the
+	// transaction holds the account); any other to one shard row.
+	if len(ws.deltas) > 0 {
+		shard := s.shard()
+		ws.shards = make([]int16, len(ws.deltas))
+		for i, d := range ws.deltas {
+			if !slices.ContainsFunc(txns, func(t *txn) bool { return t.isLocked(d.id) }) {
+				ws.shards[i] = shard
+			}
+		}
+	}
+	return ws, nil
+}
+
+func (ws *writeSet) write() bool { return len(ws.deltas) > 0 || len(ws.lots) > 0 }
+
+// queue queues the statements of ws. hasID says the transaction already
+// has a transaction ID (it locked a row).
+func (ws *writeSet) queue(b *pgx.Batch, hasID bool) {
+	for _, a := range ws.creates {
 		var parent *string
 		if p := a.ID.Parent(); p != "" {
 			s := string(p)
@@ -81,32 +137,25 @@ func (t *txn) commit(ctx context.Context) (int64, error) {
 		}
 		b.Queue(sqlCreateAccount, string(a.ID), parent, a.Policy.Overdraft, a.Policy.Limit, a.Closed)
 	}
-	for _, a := range t.updates {
+	for _, a := range ws.updates {
 		b.Queue(sqlUpdateAccount, string(a.ID), a.Policy.Overdraft, a.Policy.Limit, a.Closed)
 	}
-	deltas, err := t.sumDeltas()
-	if err != nil {
-		return 0, err
-	}
-	var shard int16
-	if len(deltas) > 0 {
-		shard = t.s.shard()
-	}
-	write := len(deltas) > 0 || len(t.newLots) > 0
-	if write {
-		accts, assets := make([]string, len(deltas)), make([]string, len(deltas))
-		shards, posted, held := make([]int16, len(deltas)), make([]int64, len(deltas)), make([]int64, len(deltas))
-		for i, d := range deltas {
+	if ws.write() {
+		n := len(ws.deltas)
+		accts, assets := make([]string, n), make([]string, n)
+		posted, held := make([]int64, n), make([]int64, n)
+		for i, d := range ws.deltas {
 			accts[i], assets[i], posted[i], held[i] = string(d.id), string(d.asset), d.posted, d.held
-			if !t.isLocked(d.id) {
-				shards[i] = shard
-			}
 		}
-		n := len(t.newLots)
+		shards := ws.shards
+		if shards == nil {
+			shards = []int16{}
+		}
+		n = len(ws.lots)
 		entries, lotAccts, lotAssets := make([]string, n), make([]string, n), make([]string, n)
 		postings, ens, cns := make([]int32, n), make([]*int32, n), make([]int32, n)
 		amounts, remaining, es, cs := make([]int64, n), make([]int64, n), make([]*int64, n), make([]int64, n)
-		for i, l := range t.newLots {
+		for i, l := range ws.lots {
 			entries[i], postings[i], lotAccts[i], lotAssets[i] = string(l.ID.Entry), int32(l.ID.Posting), string(l.Account), string(l.Asset)
 			amounts[i], remaining[i] = l.Amount, l.Remaining
 			if !l.Expires.IsZero() {
@@ -118,60 +167,65 @@ func (t *txn) commit(ctx context.Context) (int64, error) {
 		b.Queue(sqlWrite, accts, assets, shards, posted, held,
 			entries, postings, lotAccts, lotAssets, amounts, remaining, es, ens, cs, cns)
 	}
-	adds := t.sumLotAdds()
-	for _, a := range adds {
+	for _, a := range ws.adds {
 		b.Queue(sqlAddLot, string(a.id.Entry), int32(a.id.Posting), string(a.account), a.delta)
 	}
+	if len(ws.inserts) == 0 {
+		return
+	}
 	// Entries last: each draws its ord, which the sealer follows, as late
-	// as possible, and only once the transaction has an ID.
-	// (A lock or any write gave it one already.)
-	xact := len(t.inserts) > 0 && len(t.locked) == 0 && len(t.creates)+len(t.updates) == 0 && !write && len(adds) == 0
-	if xact {
+	// as possible, and only once the transaction has an ID (a lock or any
+	// write gave it one already).
+	if ws.needsXact(hasID) {
 		b.Queue(sqlXact)
 	}
-	for i := range t.inserts {
-		in := &t.inserts[i]
-		b.Queue(sqlInsertEntry, string(in.id), int16(in.kind), in.body, in.keys, in.accounts)
+	n := len(ws.inserts)
+	ids, kinds, bodies := make([]string, n), make([]int16, n), make([][]byte, n)
+	var keys, keyEntries, hAccts, hEntries []string
+	var holds, resolved []string
+	var hs []int64
+	var hns []int32
+	for i, in := range ws.inserts {
+		ids[i], kinds[i], bodies[i] = string(in.id), int16(in.kind), in.body
+		for _, k := range in.keys {
+			keys, keyEntries = append(keys, k), append(keyEntries, string(in.id))
+		}
+		for _, a := range in.accounts {
+			hAccts, hEntries = append(hAccts, a), append(hEntries, string(in.id))
+		}
 		switch {
 		case in.kind == ledger.KindHold && !in.deadline.IsZero():
-			b.Queue(sqlPendingHold, string(in.id), in.deadline.Unix(), int32(in.deadline.Nanosecond()))
+			holds = append(holds, string(in.id))
+			hs, hns = append(hs, in.deadline.Unix()), append(hns, int32(in.deadline.Nanosecond()))
 		case in.kind == ledger.KindCommit || in.kind == ledger.KindVoid:
-			b.Queue(sqlResolveHold, string(in.ref))
+			resolved = append(resolved, string(in.ref))
 		}
 	}
-	b.Queue("COMMIT")
-
-	br := t.conn.SendBatch(ctx, &b)
-	begin := !t.begun
-	t.begun = true
-	ord, err := t.readCommit(br, begin, write, xact, adds)
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = classify("commit", cerr, true)
+	if keys == nil {
+		keys, keyEntries = []string{}, []string{}
 	}
-	if err != nil {
-		var se *Error
-		if errors.As(err, &se) && errors.Is(err, ErrUnknownOutcome) {
-			// The connection cannot be trusted to be in any state: drop it.
-			_ = t.conn.Conn().Close(context.WithoutCancel(ctx))
-			t.ended = true
-		}
-		return 0, err
+	if hAccts == nil {
+		hAccts, hEntries = []string{}, []string{}
 	}
-	t.ended = true
-	for _, a := range t.updates {
-		if !a.ID.IsUser() {
-			t.s.system.Delete(a.ID)
-		}
+	b.Queue(sqlInsertEntries, ids, kinds, bodies, keys, keyEntries, hAccts, hEntries)
+	if ws.pending {
+		b.Queue(sqlPendingHolds, holds, hs, hns)
 	}
-	return ord, nil
+	if ws.resolve {
+		b.Queue(sqlResolveHolds, resolved)
+	}
 }
 
-// readCommit reads the commit's results in the order commit queued them.
-// An error the server returned means the transaction did not commit (the
-// statements after it, COMMIT included, were skipped); any other failure
-// leaves the outcome unknown.
-func (t *txn) readCommit(br pgx.BatchResults, begin, write, xact bool, adds []lotAdd) (int64, error) {
-	fail := func(err error) (int64, error) { return 0, classify("commit", err, true) }
+func (ws *writeSet) needsXact(hasID bool) bool {
+	return len(ws.inserts) > 0 && !hasID && len(ws.creates)+len(ws.updates)+len(ws.adds) == 0 && !ws.write()
+}
+
+// read reads the results of the statements queue queued, in order, and
+// returns the largest ord drawn. An error the server returned means the
+// statement failed and the transaction is aborted (the statements after
+// it, COMMIT included, were skipped): server reports it. Any other error
+// is the connection's.
+func (ws *writeSet) read(br pgx.BatchResults, hasID bool) (ord int64, server bool, err error) {
 	exec := func() error {
 		_, err := br.Exec()
 		return err
@@ -180,72 +234,260 @@ func (t *txn) readCommit(br pgx.BatchResults, begin, write, xact bool, adds []lo
 		var n int32
 		return br.QueryRow().Scan(&n)
 	}
-	missing := func(err error, what string) (int64, error) {
+	fail := func(err error, notFound string) (int64, bool, error) {
 		var pe *pgconn.PgError
-		if errors.As(err, &pe) && pe.Code == codeDivZero {
-			return 0, &Error{Op: "commit", Kind: ledger.ErrNotFound, Detail: what}
+		if !errors.As(err, &pe) || connectionLost(pe) {
+			return 0, false, err
 		}
-		return fail(err)
+		if pe.Code == codeDivZero && notFound != "" {
+			return 0, true, &Error{Op: "commit", Kind: ledger.ErrNotFound, Detail: notFound, Err: err}
+		}
+		return 0, true, err
 	}
-	if begin {
+	for range ws.creates {
 		if err := exec(); err != nil {
-			return fail(err)
+			return fail(err, "")
 		}
 	}
-	for range t.creates {
-		if err := exec(); err != nil {
-			return fail(err)
-		}
-	}
-	for _, a := range t.updates {
+	for _, a := range ws.updates {
 		if err := one(); err != nil {
-			return missing(err, "account "+strconv.Quote(string(a.ID)))
+			return fail(err, "account "+strconv.Quote(string(a.ID)))
 		}
 	}
-	if write {
+	if ws.write() {
 		rows, err := br.Query()
 		if err == nil {
 			rows.Close()
 			err = rows.Err()
 		}
 		if err != nil {
-			return fail(err)
+			return fail(err, "")
 		}
 	}
-	for _, a := range adds {
+	for _, a := range ws.adds {
 		if err := one(); err != nil {
-			return missing(err, "lot "+a.id.String()+" of "+strconv.Quote(string(a.account)))
+			return fail(err, "lot "+a.id.String()+" of "+strconv.Quote(string(a.account)))
 		}
 	}
-	var maxOrd int64
-	if xact {
+	if len(ws.inserts) == 0 {
+		return 0, false, nil
+	}
+	if ws.needsXact(hasID) {
 		if err := exec(); err != nil {
-			return fail(err)
+			return fail(err, "")
 		}
 	}
-	for i := range t.inserts {
-		in := &t.inserts[i]
-		var ord int64
-		if err := br.QueryRow().Scan(&ord); err != nil {
-			return fail(err)
+	if err := br.QueryRow().Scan(&ord); err != nil {
+		return fail(err, "")
+	}
+	if ws.pending {
+		if err := exec(); err != nil {
+			return fail(err, "")
 		}
-		maxOrd = max(maxOrd, ord)
-		if (in.kind == ledger.KindHold && !in.deadline.IsZero()) || in.kind == ledger.KindCommit || in.kind == ledger.KindVoid {
-			if err := exec(); err != nil {
-				return fail(err)
+	}
+	if ws.resolve {
+		if err := exec(); err != nil {
+			return fail(err, "")
+		}
+	}
+	return ord, false, nil
+}
+
+// commit commits the members' writes in one round trip: every member's
+// writes merged, and the COMMIT. If the merged writes fail and there are
+// several members, it rolls back to a savepoint taken before them and
+// applies each member alone (apart), so each gets its own outcome.
+func (b *batch) commit(txns []*txn) {
+	multi := len(txns) > 1
+	ws, err := newWriteSet(b.c.s, txns)
+	if err != nil && !multi {
+		txns[0].result = err
+		b.rollback()
+		return
+	}
+	if err != nil {
+		b.apart(txns, false)
+		return
+	}
+	var pb pgx.Batch
+	begin := !b.begun
+	if begin {
+		pb.Queue(beginWrite)
+	}
+	if multi {
+		pb.Queue("SAVEPOINT batch")
+	}
+	ws.queue(&pb, b.locked)
+	pb.Queue("COMMIT")
+	br := b.conn.SendBatch(b.ctx, &pb)
+	b.begun = true
+	var ord int64
+	server := false
+	err = func() error {
+		if begin {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		if multi {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		var err error
+		if ord, server, err = ws.read(br, b.locked); err != nil {
+			return err
+		}
+		_, err = br.Exec()
+		return err
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	switch {
+	case err == nil:
+		b.committed(txns, ord)
+	case server && multi:
+		b.apart(txns, true)
+	default:
+		var se *Error
+		if !errors.As(err, &se) {
+			err = classify("commit", err, true)
+		}
+		if errors.Is(err, ErrUnknownOutcome) {
+			// The connection cannot be trusted to be in any state: drop it.
+			_ = b.conn.Conn().Close(b.ctx)
+		} else {
+			b.rollback()
+		}
+		for _, t := range txns {
+			t.result = err
+		}
+	}
+}
+
+// apart applies each member's writes alone, under a savepoint of its own,
+// then commits those that succeeded. toSavepoint says the transaction is
+// to be rolled back to the savepoint taken before the merged writes first.
+func (b *batch) apart(txns []*txn, toSavepoint bool) {
+	fail := func(err error) {
+		if !b.conn.Conn().IsClosed() {
+			b.rollback()
+		}
+		for _, t := range txns {
+			if t.result == nil {
+				t.result = classify("commit", err, false)
 			}
 		}
 	}
-	if err := exec(); err != nil {
-		return fail(err)
+	if !b.begun {
+		if _, err := b.conn.Exec(b.ctx, beginWrite); err != nil {
+			fail(err)
+			return
+		}
+		b.begun = true
 	}
-	return maxOrd, nil
+	if toSavepoint {
+		if _, err := b.conn.Exec(b.ctx, "ROLLBACK TO SAVEPOINT batch"); err != nil {
+			fail(err)
+			return
+		}
+	}
+	var maxOrd int64
+	ok := 0
+	for _, t := range txns {
+		ws, err := newWriteSet(b.c.s, []*txn{t})
+		if err != nil {
+			t.result = err
+			continue
+		}
+		var pb pgx.Batch
+		pb.Queue("SAVEPOINT member")
+		ws.queue(&pb, b.locked)
+		pb.Queue("RELEASE SAVEPOINT member")
+		br := b.conn.SendBatch(b.ctx, &pb)
+		var ord int64
+		server := false
+		err = func() error {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+			var err error
+			if ord, server, err = ws.read(br, b.locked); err != nil {
+				return err
+			}
+			_, err = br.Exec()
+			return err
+		}()
+		if cerr := br.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+		switch {
+		case err == nil:
+			maxOrd = max(maxOrd, ord)
+			ok++
+			if len(t.inserts) > 0 || len(t.creates)+len(t.updates)+len(t.deltas)+len(t.newLots)+len(t.lotAdds) > 0 {
+				b.locked = true // the transaction has an ID now
+			}
+		case server:
+			var se *Error
+			if !errors.As(err, &se) {
+				err = classify("commit", err, false)
+			}
+			t.result = err
+			if _, rerr := b.conn.Exec(b.ctx, "ROLLBACK TO SAVEPOINT member"); rerr != nil {
+				fail(rerr)
+				return
+			}
+		default:
+			fail(err)
+			return
+		}
+	}
+	if ok == 0 {
+		b.rollback()
+		return
+	}
+	if _, err := b.conn.Exec(b.ctx, "COMMIT"); err != nil {
+		err = classify("commit", err, true)
+		if errors.Is(err, ErrUnknownOutcome) {
+			_ = b.conn.Conn().Close(b.ctx)
+		}
+		for _, t := range txns {
+			if t.result == nil {
+				t.result = err
+			}
+		}
+		return
+	}
+	var done []*txn
+	for _, t := range txns {
+		if t.result == nil {
+			done = append(done, t)
+		}
+	}
+	b.committed(done, maxOrd)
 }
 
-// sumDeltas folds the deltas by account and asset, in sorted order, or
-// fails with ErrOverflow if their sum does not fit in int64.
-func (t *txn) sumDeltas() ([]delta, error) {
-	ds := t.deltas
+// committed records a successful commit of txns.
+func (b *batch) committed(txns []*txn, ord int64) {
+	s := b.c.s
+	for _, t := range txns {
+		t.result = nil
+		for _, a := range t.updates {
+			if !a.ID.IsUser() {
+				s.system.Delete(a.ID)
+			}
+		}
+	}
+	if ord > 0 {
+		s.seal.noteCommit(ord)
+	}
+}
+
+// sumDeltas folds deltas by account and asset, in sorted order, or fails
+// with ErrOverflow if their sum does not fit in int64.
+func sumDeltas(ds []delta) ([]delta, error) {
 	slices.SortStableFunc(ds, func(a, b delta) int {
 		if c := cmp.Compare(a.id, b.id); c != 0 {
 			return c
@@ -268,10 +510,9 @@ func (t *txn) sumDeltas() ([]delta, error) {
 	return out, nil
 }
 
-// sumLotAdds folds the lot deltas by lot, in sorted order; a lot whose sum
-// is zero is still updated, so that a missing lot is reported.
-func (t *txn) sumLotAdds() []lotAdd {
-	as := t.lotAdds
+// sumLotAdds folds lot deltas by lot, in sorted order; a lot whose sum is
+// zero is still updated, so that a missing lot is reported.
+func sumLotAdds(as []lotAdd) []lotAdd {
 	slices.SortStableFunc(as, func(a, b lotAdd) int {
 		if c := cmp.Compare(a.id.Entry, b.id.Entry); c != 0 {
 			return c

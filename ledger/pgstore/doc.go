@@ -29,12 +29,20 @@
 //	                      remaining, expiry and creation as Unix seconds and
 //	                      nanoseconds, insertion order
 //	ledger_entries        id -> ord (commit order), kind, body (the entry in
-//	                      a versioned binary encoding), seq, prev_hash, hash
+//	                      a versioned binary encoding); never changed once
+//	                      inserted
+//	ledger_feed           seq -> ord, prev_hash, hash: one row per sealed
+//	                      entry, insert-only (schema version 2)
 //	ledger_keys           key -> entry: idempotency, hold resolution, reversal
 //	ledger_history        (account, ord) -> entry
 //	ledger_pending_holds  holds with a deadline, until resolved
 //	ledger_chain          one row: the last sealed seq and hash, and the ord
 //	                      up to which every entry is sealed
+//
+// Schema version 2 (migrations/0002_feed.sql) moved the seals out of
+// ledger_entries into ledger_feed, so that sealing appends rows instead of
+// updating them; every process must run a version of this package that
+// knows version 2 once it is applied.
 //
 // There are no foreign keys: a foreign key check takes a KEY SHARE lock on
 // the referenced account row, which would make every unlocked credit wait
@@ -44,34 +52,76 @@
 //
 // # Transactions, isolation and locking order
 //
-// Every ledger operation is one database transaction (Update) at READ
-// COMMITTED; reads (View) run at REPEATABLE READ READ ONLY, one snapshot
-// taken at the first read. A transaction begins in the round trip of its
-// first statement. Reads run at once; writes are buffered and sent with the
-// COMMIT in one pipelined round trip, so an earn costs three round trips in
-// all (the idempotency key's lookup, the account lock, the commit).
+// Every ledger operation (Update) runs at READ COMMITTED, and its writes
+// commit whole or not at all; reads (View) run at REPEATABLE READ READ
+// ONLY, one snapshot taken at the first read.
+//
+// Group commit. Updates of one Store that run at the same time share a
+// database transaction, a batch (batch.go): a batch is one connection and
+// one transaction, and each Update in it a member. Members' statements go
+// in the batch's round trips as they come (what is queued while one round
+// trip is in flight goes in the next), the Key lookups of a round trip in
+// one statement and its Locks in one statement. Writes are buffered and,
+// once every member has returned, merged (one statement for all the lots
+// and balance deltas, one for all the entries with their keys and history
+// rows) and sent with the COMMIT in one round trip: one WAL flush for the
+// batch. An earn costs its batch three round trips (the Key lookups, the
+// locks, the commit), shared by the batch's members. Sharing is safe
+// because:
+//
+//   - nothing is written before the commit, so every read sees committed
+//     state only, as in a transaction of its own: no member sees another's
+//     writes, and a member whose fn fails leaves nothing behind;
+//   - two members never hold one account: Lock first takes an in-process
+//     lock per account, in ID order, held until the holder's batch ends. A
+//     member that must wait for one leaves its batch first (it has only
+//     read so far), waits, and joins the next batch;
+//   - if the merged writes fail (a key taken meanwhile, an overflow, a
+//     missing lot), the batch rolls back to a savepoint taken before them
+//     (keeping its row locks) and applies each member alone under a
+//     savepoint of its own, so each member gets its own outcome and the
+//     others commit.
+//
+// A batch takes members until one of them returns while no other batch is
+// committing, or until the committing one ends: while one batch waits for
+// its WAL flush the next gathers members. A batch has at most 32 members.
+// A member waiting for a round trip honours its context; a round trip in
+// flight (a lock wait included) is not interrupted, and the batch's own
+// I/O does not stop with any member's context.
 //
 // Locks are taken in one order, so that transactions do not deadlock:
 //
-//  1. the accounts the Ledger names, in one statement, SELECT ... WHERE id
-//     = ANY(...) ORDER BY id FOR UPDATE: sorted by ID, whatever the order
-//     given. READ COMMITTED then shows the transaction everything committed
-//     before each lock was granted, which is what the Ledger's balance
-//     checks read;
-//  2. at commit: new and updated account rows (sorted), then new lots and
+//  1. in process, the in-process account locks, in ID order;
+//  2. the accounts' rows, SELECT ... WHERE id = ANY(...) ORDER BY id FOR
+//     UPDATE: sorted by ID, whatever the order given (every Lock of a
+//     round trip in one statement). A shared batch adds SKIP LOCKED and
+//     never waits for a row, so no member waits for another's contention;
+//     a member that finds a row held by another process's transaction
+//     moves to a private batch, a transaction of its own, whose one Lock
+//     statement waits for it. READ COMMITTED then shows
+//     the transaction everything committed before each lock was granted,
+//     which is what the Ledger's balance checks read. In the same round
+//     trip, right after the locks, the keys that the transaction found
+//     missing before it locked (a hold's resolution, an entry's reversal,
+//     the caller's key) are looked up again: if one was taken meanwhile,
+//     by the transaction the lock waited for, Lock fails with
+//     ledger.ErrConflict and the Ledger starts over on fresh reads;
+//  3. at commit: new and updated account rows (sorted), then new lots and
 //     balance rows (sorted by account and asset) in one statement, lot
-//     updates (sorted), and last the entry with its unique keys (sorted). A
-//     key taken by a commit in flight makes the second commit wait for the
-//     first and then fail with ledger.ErrConflict.
+//     updates (sorted), and last the entries with their unique keys
+//     (sorted). A key taken by a commit in flight makes the second commit
+//     wait for the first and then fail with ledger.ErrConflict.
 //
 // Hot accounts. An account the Ledger does not lock (its policy needs no
 // balance check: an issuance account with no limit, a merchant credited by
 // every spend) is never a point where writers queue. Its balance is spread
-// over Options.Shards rows; each transaction adds its delta, without
-// reading, to the next row round robin, and a read sums the rows. A row is
-// locked only for the commit's round trip. Locked accounts use one row.
-// After each commit the totals are cast back to bigint, so a balance outside
-// int64 fails the commit with ledger.ErrOverflow.
+// over Options.Shards rows; each commit adds its delta (a batch's deltas
+// to one account summed into one), without reading, to the next row round
+// robin, and a read sums the rows. A row is locked only for the commit's
+// round trip. Locked accounts use one row, which a batch's deltas to an
+// account it locked also go to. After each commit the totals are cast back
+// to bigint, so a balance outside int64 fails the commit with
+// ledger.ErrOverflow.
 //
 // # Errors and retries
 //
@@ -84,12 +134,17 @@
 // backoff: one retry policy, not two nested ones. On PostgreSQL at READ
 // COMMITTED with sorted locks, conflicts come almost only from the same
 // idempotency key replayed concurrently, where the retry finds and returns
-// the original entry.
+// the original entry, and from a key taken while a Lock waited (above).
+// A member of a batch whose transaction another member's statement aborted
+// (a statement or lock timeout set on the server, say) gets
+// ledger.ErrConflict too: nothing of it was applied.
 //
 // A connection that fails while the commit is in flight (the server
 // process was terminated, the network dropped) leaves the outcome unknown:
 // the Store returns an error matching ErrUnknownOutcome, never
-// ledger.ErrConflict, and discards the connection. The Ledger returns it as
+// ledger.ErrConflict, to every member of the batch, and discards the
+// connection; a connection that fails before the commit fails its batch's
+// members with a plain store error. The Ledger returns either as
 // ledger.ErrStore; the caller retries with the same idempotency key, which
 // either finds the committed entry or commits it once.
 //
@@ -110,9 +165,10 @@
 //  2. waits until the oldest transaction running has an ID above n
 //     (pg_snapshot_xmin(pg_current_snapshot())): every ord up to v is then
 //     committed or rolled back for good;
-//  3. locks the ledger_chain row, reads the unsealed entries up to v in ord
-//     order, gives them consecutive seqs and their hashes (ledger.Sealer),
-//     and commits them with the new head.
+//  3. locks the ledger_chain row, reads the unsealed entries (ord past the
+//     head's) up to v in ord order, gives them consecutive seqs and their
+//     hashes (ledger.Sealer), and commits them, appended to ledger_feed,
+//     with the new head.
 //
 // So Changes shows sealed entries only, in order, never skipping one: an
 // entry is never sealed while a transaction that may still commit an
@@ -124,28 +180,33 @@
 // Who seals, and the lag:
 //
 //   - a background goroutine per Store seals right after its Store's
-//     commits (rounds at least 3ms apart, so that under load each round
-//     seals a batch), and every Options.SealInterval (20ms) otherwise,
-//     which bounds how late it sees entries committed by other processes;
+//     commits (rounds at least 3ms apart, 10ms after a round that sealed 2
+//     entries or more, so that under load each round seals many),
+//     and every Options.SealInterval (20ms) otherwise, which bounds how late
+//     it sees entries committed by other processes;
 //   - View first seals entries its own Store committed (waiting at most
 //     ViewSealWait), so a process always finds its own writes in the feed;
 //   - Seal seals everything committed before it was called.
 //
-// Measured on a 2-core machine (TestSealingLag, 100 entries): an entry
-// reaches another process's feed in about 3ms (p50) when its writer's
-// sealer runs, and within the reader's SealInterval, about 20ms (p50),
-// when only the reader's runs. The lag grows with the longest-running
-// transaction that holds a transaction ID, anywhere on the server
-// (transaction IDs are cluster-wide): keep writing transactions short, as
-// any PostgreSQL application should.
+// Measured on a 2-core machine (TestSealingLag, 100 entries written one at
+// a time): an entry reaches another process's feed in about 3ms (p50) when
+// its writer's sealer runs, and within the reader's SealInterval, about
+// 20ms (p50), when only the reader's runs; under a sustained load of
+// thousands of entries a second, in about 10ms. The lag grows with the
+// longest-running transaction that holds a transaction ID, anywhere on the
+// server (transaction IDs are cluster-wide): keep writing transactions
+// short, as any PostgreSQL application should.
 //
 // # PostgreSQL features relied on
 //
 // PostgreSQL 13 or newer (tested with 15). In the hot path: ordinary
 // tables and B-tree indexes, INSERT ... ON CONFLICT DO UPDATE, data-modifying
-// CTEs, unnest of array parameters, SELECT ... FOR UPDATE, the collation
-// "C", a sequence (nextval), and, in a transaction that inserts an entry
-// without any other write (the Ledger never does), pg_current_xact_id().
+// CTEs, unnest of array parameters, SELECT ... FOR UPDATE [SKIP LOCKED],
+// savepoints, the collation "C", a sequence (nextval), and, in a
+// transaction that inserts an entry without any other write (the Ledger
+// never does), pg_current_xact_id(). Durability is the server's: every
+// commit is an ordinary COMMIT at the server's synchronous_commit (on by
+// default); the Store sets no session parameter.
 // For sealing: pg_current_xact_id(), pg_current_snapshot() and
 // pg_snapshot_xmin(), outside the hot path. Nothing uses advisory locks, LISTEN/NOTIFY,
 // triggers, stored procedures or SERIALIZABLE.
@@ -159,8 +220,9 @@
 //
 //   - Citus: distribute the per-account tables (ledger_balances,
 //     ledger_lots, ledger_history, ledger_accounts) by account to spread
-//     the hot path over workers, and keep ledger_entries, ledger_keys,
-//     ledger_pending_holds, ledger_chain and the sequence as local tables
+//     the hot path over workers, and keep ledger_entries, ledger_feed,
+//     ledger_keys, ledger_pending_holds, ledger_chain and the sequence as
+//     local tables
 //     on the coordinator, where every transaction that draws an ord then
 //     has a coordinator transaction ID and the sealer runs unchanged.
 //   - YugabyteDB (YSQL): the hot path should run as is; its distributed

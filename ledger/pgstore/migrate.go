@@ -55,7 +55,7 @@ func migrations() ([]migration, error) {
 
 // SchemaVersion is the schema version this package's embedded migrations
 // reach.
-const SchemaVersion = 1
+const SchemaVersion = 2
 
 // Migrate brings the schema in the pool's search_path up to SchemaVersion,
 // applying each embedded migration that is missing in its own transaction.

@@ -25,6 +25,8 @@ type Store struct {
 	shards int
 	next   atomic.Uint32 // the last shard picked
 	seal   *sealer
+	// batches groups concurrent Updates into shared transactions.
+	batches committer
 	// system caches the metadata of system accounts (every kind but
 	// user accounts), which the Ledger never changes once created: an
 	// earn then reads nothing about its issuance account.
@@ -141,6 +143,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts *Options) (*Store, error)
 	s := &Store{pool: pool, shards: o.Shards}
 	s.next.Store(rand.Uint32())
 	s.seal = newSealer(s)
+	s.batches.s = s
 	if o.SealInterval > 0 {
 		s.seal.start(context.WithoutCancel(ctx), o.SealInterval)
 	}
@@ -153,9 +156,13 @@ func (s *Store) Close() {
 	s.seal.stop()
 }
 
-// Update implements ledger.Store. fn runs in one READ COMMITTED
-// transaction; its writes are buffered and sent with the COMMIT in one
-// round trip. See the package documentation for locking and retries.
+// Update implements ledger.Store. fn runs in a READ COMMITTED transaction
+// that it may share with other Updates of this Store running at the same
+// time (group commit, see the package documentation): its reads and locks
+// are pipelined with theirs, and its buffered writes are merged with theirs
+// and sent with the COMMIT in one round trip. Its writes still commit
+// whole or not at all, whatever becomes of the others'. See the package
+// documentation for locking and retries.
 func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	switch {
 	case s.seal.closed.Load():
@@ -163,29 +170,36 @@ func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	case fn == nil:
 		return &Error{Op: "update", Detail: "fn is nil"}
 	}
-	conn, err := s.pool.Acquire(ctx)
-	if err != nil {
-		return &Error{Op: "acquire", Err: err}
-	}
 	t := txPool.Get().(*txn)
-	t.init(s, conn, true)
+	t.init(s, nil, true)
+	c := &s.batches
+	done := false
 	defer func() {
-		t.finish(ctx)
-		conn.Release()
+		if !done {
+			// fn panicked: its batch must not wait for it.
+			c.abandon(t)
+		}
 		t.reset()
 		txPool.Put(t)
 	}()
-	if err := fn(t); err != nil {
+	err := fn(t)
+	done = true
+	if t.batch == nil {
+		if err != nil || !t.hasWrites() {
+			c.locks.release(t.held)
+			return err
+		}
+		c.join(ctx, t, false)
+	}
+	b := t.batch
+	if err != nil || !t.hasWrites() {
+		// Nothing to commit: the batch releases t's locks when it ends.
+		c.arrive(t, false)
 		return err
 	}
-	ord, err := t.commit(ctx)
-	if err != nil {
-		return err
-	}
-	if ord > 0 {
-		s.seal.noteCommit(ord)
-	}
-	return nil
+	c.arrive(t, true)
+	<-b.done
+	return t.result
 }
 
 // View implements ledger.Store. fn runs in one REPEATABLE READ READ ONLY

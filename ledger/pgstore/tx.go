@@ -13,18 +13,29 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// txn is one transaction, read-write (Update) or read-only (View). It
-// begins lazily, in the same round trip as its first statement. Reads run
-// at once; writes are buffered and sent, with the COMMIT, in one pipelined
-// round trip (commit), so a write costs the database no round trip of its
-// own and a transaction holds its row locks on shared balance rows only for
-// the duration of that last round trip.
+// txn is one transaction, read-write (Update) or read-only (View).
+//
+// A read-only one has a connection of its own and begins lazily, in the
+// same round trip as its first statement.
+//
+// A read-write one is a member of a shared transaction (see batch.go): it
+// joins a batch at its first statement, which runs in the batch's next
+// round trip; its writes are buffered and sent, merged with the other
+// members', with the COMMIT in one round trip, so a write costs the
+// database no round trip of its own and a transaction holds its row locks
+// on shared balance rows only for the duration of that last round trip.
 type txn struct {
 	s     *Store
-	conn  *pgxpool.Conn
+	conn  *pgxpool.Conn // the connection the transaction last ran on
 	write bool
-	begun bool // BEGIN was sent
-	ended bool // COMMIT succeeded, or the connection was given up
+	begun bool // BEGIN was sent (read-only)
+	ended bool // the connection was given up (read-only)
+
+	batch  *batch             // read-write: the shared transaction, if joined
+	held   []ledger.AccountID // in-process account locks taken
+	missed []string           // keys found missing before any lock
+	result error              // the commit's outcome, set by the batch
+	req    request
 
 	locked  []ledger.Account // sorted by ID, read under the lock
 	creates []ledger.Account
@@ -60,6 +71,9 @@ type lotAdd struct {
 
 func (t *txn) init(s *Store, conn *pgxpool.Conn, write bool) {
 	t.s, t.conn, t.write = s, conn, write
+	if t.req.done == nil {
+		t.req.done = make(chan struct{}, 1)
+	}
 }
 
 func (t *txn) reset() {
@@ -70,15 +84,45 @@ func (t *txn) reset() {
 	clear(t.newLots)
 	clear(t.lotAdds)
 	clear(t.inserts)
+	clear(t.held)
+	clear(t.missed)
+	clear(t.req.args)
+	clear(t.req.rows)
 	*t = txn{locked: t.locked[:0], creates: t.creates[:0], updates: t.updates[:0], deltas: t.deltas[:0],
-		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], buf: t.buf[:0]}
+		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], buf: t.buf[:0], held: t.held[:0], missed: t.missed[:0],
+		req: request{done: t.req.done, args: t.req.args[:0], rows: t.req.rows[:0]}}
+}
+
+func (t *txn) hasWrites() bool {
+	return len(t.creates)+len(t.updates)+len(t.deltas)+len(t.newLots)+len(t.lotAdds)+len(t.inserts) > 0
 }
 
 func (t *txn) beginSQL() string {
-	if t.write {
-		return "BEGIN ISOLATION LEVEL READ COMMITTED"
-	}
 	return "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+}
+
+// run runs one statement of a read-write transaction in its batch,
+// joining the open batch first if it has none; lock, if not nil, makes it
+// a Lock of those IDs instead.
+func (t *txn) run(ctx context.Context, op, sql string, args []any, each func(pgx.Rows) error, lock []string) error {
+	if err := ctx.Err(); err != nil {
+		return &Error{Op: op, Err: err}
+	}
+	if t.batch == nil {
+		t.s.batches.join(ctx, t, false)
+	}
+	r := &t.req
+	r.op, r.sql, r.scan, r.lock = op, sql, each, lock
+	r.args = append(r.args[:0], args...)
+	if t.batch.do(ctx, r) {
+		// The batch still runs the statement: leave it the request, and
+		// whatever the request refers to.
+		t.req = request{done: make(chan struct{}, 1)}
+		t.missed = nil
+		return &Error{Op: op, Err: ctx.Err()}
+	}
+	t.conn = t.batch.conn
+	return r.err
 }
 
 // finish rolls back a transaction that did not commit. If that fails, the
@@ -106,6 +150,9 @@ var errStop = errors.New("stop")
 // has not begun, and calls each for every row until each returns an error
 // (errStop ends the walk without one).
 func (t *txn) query(ctx context.Context, op, sql string, args []any, each func(pgx.Rows) error) error {
+	if t.write {
+		return t.run(ctx, op, sql, args, each, nil)
+	}
 	var rows pgx.Rows
 	var br pgx.BatchResults
 	var err error
@@ -259,21 +306,27 @@ func scanLot(r pgx.Rows) (ledger.Lot, error) {
 	return l, err
 }
 
-// Lots implements ledger.ReadTx.
+// Lots implements ledger.ReadTx. The lots are read whole, then handed to
+// fn (a read-write transaction's rows arrive on its batch's goroutine).
 func (t *txn) Lots(ctx context.Context, id ledger.AccountID, asset ledger.Asset, fn func(ledger.Lot) bool) error {
-	return t.query(ctx, "lots", `SELECT `+lotColumns+` FROM ledger_lots
+	var lots []ledger.Lot
+	err := t.query(ctx, "lots", `SELECT `+lotColumns+` FROM ledger_lots
 		WHERE account = $1 AND asset = $2 AND remaining > 0
 		ORDER BY expires_s ASC NULLS LAST, expires_ns, created_s, created_ns, n`,
 		[]any{string(id), string(asset)}, func(r pgx.Rows) error {
 			l, err := scanLot(r)
-			if err != nil {
-				return err
-			}
-			if !fn(l) {
-				return errStop
-			}
-			return nil
+			lots = append(lots, l)
+			return err
 		})
+	if err != nil {
+		return err
+	}
+	for _, l := range lots {
+		if !fn(l) {
+			break
+		}
+	}
+	return nil
 }
 
 // Lot implements ledger.ReadTx.
@@ -293,7 +346,9 @@ func (t *txn) Lot(ctx context.Context, account ledger.AccountID, id ledger.LotID
 	return l, err
 }
 
-const entryColumns = `e.id, e.body, e.seq, e.prev_hash, e.hash`
+// entryColumns reads an entry (e) with its seal (f, a LEFT JOIN on ord
+// where the entry may be unsealed).
+const entryColumns = `e.id, e.body, f.seq, f.prev_hash, f.hash`
 
 func scanEntry(r pgx.Rows, extra ...any) (*ledger.Entry, error) {
 	var id string
@@ -320,7 +375,7 @@ func scanEntry(r pgx.Rows, extra ...any) (*ledger.Entry, error) {
 // Entry implements ledger.ReadTx.
 func (t *txn) Entry(ctx context.Context, id ledger.EntryID) (*ledger.Entry, error) {
 	var e *ledger.Entry
-	err := t.query(ctx, "entry", `SELECT `+entryColumns+` FROM ledger_entries e WHERE e.id = $1`,
+	err := t.query(ctx, "entry", `SELECT `+entryColumns+` FROM ledger_entries e LEFT JOIN ledger_feed f ON f.ord = e.ord WHERE e.id = $1`,
 		[]any{string(id)}, func(r pgx.Rows) error {
 			var err error
 			e, err = scanEntry(r)
@@ -334,6 +389,22 @@ func (t *txn) Entry(ctx context.Context, id ledger.EntryID) (*ledger.Entry, erro
 
 // Key implements ledger.ReadTx.
 func (t *txn) Key(ctx context.Context, key string) (ledger.EntryID, error) {
+	if t.write && key != "" {
+		// Merged with the other members' lookups (see batch.go).
+		t.req.key = key
+		err := t.run(ctx, "key", "", nil, nil, nil)
+		t.req.key = ""
+		switch {
+		case err != nil:
+			return "", err
+		case t.req.hit == "":
+			if len(t.locked) == 0 {
+				t.missed = append(t.missed, key) // to check again under the lock
+			}
+			return "", ledger.ErrNotFound
+		}
+		return ledger.EntryID(t.req.hit), nil
+	}
 	var id string
 	found := false
 	err := t.query(ctx, "key", `SELECT entry FROM ledger_keys WHERE key = $1`, []any{key}, func(r pgx.Rows) error {
@@ -365,7 +436,7 @@ func (t *txn) History(ctx context.Context, id ledger.AccountID, cursor string, l
 	var out []*ledger.Entry
 	var last int64
 	next := ""
-	err := t.query(ctx, "history", `SELECT `+entryColumns+`, h.ord FROM ledger_history h JOIN ledger_entries e ON e.id = h.entry
+	err := t.query(ctx, "history", `SELECT `+entryColumns+`, h.ord FROM ledger_history h JOIN ledger_entries e ON e.id = h.entry JOIN ledger_feed f ON f.ord = h.ord
 		WHERE h.account = $1 AND h.ord > $2 AND h.ord <= (SELECT ord FROM ledger_chain WHERE id = 1)
 		ORDER BY h.ord LIMIT $3`, []any{string(id), after, limit + 1}, func(r pgx.Rows) error {
 		if len(out) == limit {
@@ -385,7 +456,7 @@ func (t *txn) Changes(ctx context.Context, after uint64, limit int) ([]*ledger.E
 		return nil, nil
 	}
 	var out []*ledger.Entry
-	err := t.query(ctx, "changes", `SELECT `+entryColumns+` FROM ledger_entries e WHERE e.seq IS NOT NULL AND e.seq > $1 ORDER BY e.seq LIMIT $2`,
+	err := t.query(ctx, "changes", `SELECT `+entryColumns+` FROM ledger_feed f JOIN ledger_entries e ON e.ord = f.ord WHERE f.seq > $1 ORDER BY f.seq LIMIT $2`,
 		[]any{int64(after), limit}, func(r pgx.Rows) error {
 			e, err := scanEntry(r)
 			out = append(out, e)
@@ -414,7 +485,7 @@ func (t *txn) Expiring(ctx context.Context, asOf time.Time, after ledger.Account
 // PendingHolds implements ledger.ReadTx.
 func (t *txn) PendingHolds(ctx context.Context, asOf time.Time, after ledger.EntryID, limit int) ([]*ledger.Entry, error) {
 	var out []*ledger.Entry
-	err := t.query(ctx, "pending holds", `SELECT `+entryColumns+` FROM ledger_pending_holds p JOIN ledger_entries e ON e.id = p.entry
+	err := t.query(ctx, "pending holds", `SELECT `+entryColumns+` FROM ledger_pending_holds p JOIN ledger_entries e ON e.id = p.entry LEFT JOIN ledger_feed f ON f.ord = e.ord
 		WHERE p.entry > $1 AND (p.deadline_s, p.deadline_ns) <= ($2, $3) ORDER BY p.entry LIMIT $4`,
 		[]any{string(after), asOf.Unix(), int32(asOf.Nanosecond()), limit}, func(r pgx.Rows) error {
 			e, err := scanEntry(r)
@@ -424,40 +495,79 @@ func (t *txn) PendingHolds(ctx context.Context, asOf time.Time, after ledger.Ent
 	return out, err
 }
 
-// Lock implements ledger.Tx: one statement that locks the accounts' rows
-// in ID order (SELECT ... ORDER BY id FOR UPDATE) and reads their metadata,
-// which the transaction then serves from memory.
+// Lock implements ledger.Tx. It takes the accounts' in-process locks in ID
+// order (leaving its batch first if it must wait for one, see batch.go),
+// then locks their rows in its batch's next round trip, in one statement
+// with the other members' Locks, and reads their metadata, which the
+// transaction then serves from memory.
 func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
 	if !t.write {
 		return &Error{Op: "lock", Detail: "lock in a read-only transaction"}
 	}
-	want := make([]string, 0, len(ids))
+	// The Ledger locks once per transaction; a second Lock locks the rows
+	// of the first again, in case it has to move to another batch.
+	want := make([]string, 0, len(ids)+len(t.held))
 	for _, id := range ids {
+		want = append(want, string(id))
+	}
+	for _, id := range t.held {
 		want = append(want, string(id))
 	}
 	slices.Sort(want)
 	want = slices.Compact(want)
-	got := 0
-	err := t.query(ctx, "lock", `SELECT id, overdraft, overdraft_limit, closed FROM ledger_accounts
-		WHERE id = ANY($1) ORDER BY id FOR UPDATE`, []any{want}, func(r pgx.Rows) error {
-		a, err := scanAccount(r)
-		if err != nil {
-			return err
+	c := &t.s.batches
+	for i, id := range want {
+		if slices.Contains(t.held, ledger.AccountID(id)) {
+			continue
 		}
-		got++
-		if i, ok := slices.BinarySearchFunc(t.locked, a.ID, byID); !ok {
-			t.locked = slices.Insert(t.locked, i, a)
+		if c.locks.try(ledger.AccountID(id)) {
+			t.held = append(t.held, ledger.AccountID(id))
+			continue
 		}
-		return nil
-	})
+		// Another member holds it until its batch ends: wait outside any
+		// batch, so that none waits for this one meanwhile.
+		if t.batch != nil {
+			c.leave(t)
+		}
+		for _, id := range want[i:] {
+			if slices.Contains(t.held, ledger.AccountID(id)) {
+				continue
+			}
+			if err := c.locks.wait(ctx, ledger.AccountID(id)); err != nil {
+				return &Error{Op: "lock", Err: err}
+			}
+			t.held = append(t.held, ledger.AccountID(id))
+		}
+		break
+	}
+	// The keys this transaction found missing are looked up again once the
+	// locks are granted: a transaction that waited for a lock may have
+	// waited for one that took such a key (the Ledger checks that a hold
+	// is unresolved, or an entry unreversed, before it locks), and must
+	// then start over rather than act on what it read before.
+	t.req.recheck = t.missed
+	err := t.run(ctx, "lock", "", nil, nil, want)
+	if err == errSkipped {
+		// A row is locked by another process's transaction: wait for it in
+		// a transaction of this member's own, where the wait is safe.
+		c.leave(t)
+		c.join(ctx, t, true)
+		err = t.run(ctx, "lock", "", nil, nil, want)
+	}
+	t.req.recheck = nil
 	if err != nil {
 		return err
 	}
-	if got != len(want) {
+	for _, a := range t.req.rows {
+		if i, ok := slices.BinarySearchFunc(t.locked, a.ID, byID); !ok {
+			t.locked = slices.Insert(t.locked, i, a)
+		}
+	}
+	if len(t.req.rows) != len(want) {
 		for _, id := range want {
 			if _, ok := slices.BinarySearchFunc(t.locked, ledger.AccountID(id), byID); !ok {
 				// The transaction holds the locks it got until the Ledger,
-				// seeing the error, rolls it back.
+				// seeing the error, ends it.
 				return notFound("account " + strconv.Quote(id))
 			}
 		}
