@@ -17,7 +17,7 @@
 //
 // Memory: an open user with a parent and four children and no history costs
 // about 750 bytes (TestMemoryPerUser holds it under 1 KiB). History is kept
-// for ever: an earn-style entry costs about 620 bytes with its indexes and
+// for ever: an earn-style entry costs about 620–640 bytes with its indexes and
 // its lot (BenchmarkMemoryPerEntry). Entries are kept in their binary form
 // (ledger.Entry.AppendBinary) in pointer-free memory, and the ID and key
 // indexes hold no pointers either, so a large history adds little to a
