@@ -29,21 +29,17 @@ type BadgeStore interface {
 
 // MemBadgeStore is the in-memory BadgeStore. Users are spread over 64
 // independently locked shards; updates of one user are serialised. It keeps
-// every EarningKey applied per user (about 100 bytes each) to make Update
-// idempotent. It is safe for concurrent use.
+// every (user, EarningKey) applied (about 40 bytes each beyond the IDs'
+// lengths) to make Update idempotent. It is safe for concurrent use.
 type MemBadgeStore struct {
 	shards [64]badgeShard
 }
 
 type badgeShard struct {
-	mu    sync.Mutex
-	users map[carbon.UserID]*memBadgeUser
-	undo  journal // reused by every update under mu
-}
-
-type memBadgeUser struct {
-	state   *BadgeState
-	applied map[string]struct{}
+	mu      sync.Mutex
+	users   map[carbon.UserID]*BadgeState
+	applied keySet  // (user, key) pairs applied, for every user of the shard
+	undo    journal // reused by every update under mu
 }
 
 // NewMemBadgeStore returns an empty MemBadgeStore.
@@ -62,20 +58,30 @@ func (s *MemBadgeStore) shard(user carbon.UserID) *badgeShard {
 // shard lock, with every change journalled so that it is undone if fn
 // fails: no copy of the state is made.
 func (s *MemBadgeStore) Update(ctx context.Context, user carbon.UserID, key EarningKey, fn func(*BadgeState) error) (bool, error) {
+	return s.update(ctx, user, key, fn, nil)
+}
+
+// update is Update, running run.apply rather than fn when run is set:
+// Badges calls it so, which spares it making a function value of the run
+// (and so allocating the run).
+func (s *MemBadgeStore) update(ctx context.Context, user carbon.UserID, key EarningKey, fn func(*BadgeState) error, run *badgeRun) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	ks := key.dedupKey()
 	sh := s.shard(user)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	u := sh.users[user]
-	st := &BadgeState{}
-	if u != nil {
-		if _, dup := u.applied[ks]; dup {
-			return false, nil
-		}
-		st = u.state
+	if sh.applied.tables == nil {
+		sh.applied = newShardKeySet()
+	}
+	dup, kh, slot := sh.applied.hasFor(user, key)
+	if dup {
+		return false, nil
+	}
+	st := sh.users[user]
+	created := st == nil
+	if created {
+		st = &BadgeState{}
 	}
 	saved := *st
 	sh.undo.reset()
@@ -90,18 +96,24 @@ func (s *MemBadgeStore) Update(ctx context.Context, user carbon.UserID, key Earn
 		st.undo = nil
 		sh.undo.reset()
 	}()
-	if err := fn(st); err != nil {
+	var err error
+	if run != nil {
+		err = run.apply(st)
+	} else {
+		err = fn(st)
+	}
+	if err != nil {
 		return false, err
 	}
 	committed = true
-	if u == nil {
+	if created {
 		if sh.users == nil {
-			sh.users = map[carbon.UserID]*memBadgeUser{}
+			sh.users = map[carbon.UserID]*BadgeState{}
 		}
-		u = &memBadgeUser{state: st, applied: map[string]struct{}{}}
-		sh.users[user] = u
+		sh.users[user] = st
 	}
-	u.applied[ks] = struct{}{}
+	// Nothing else touched sh.applied since hasFor, as insert requires.
+	sh.applied.insert(kh, slot)
 	return true, nil
 }
 
@@ -113,8 +125,8 @@ func (s *MemBadgeStore) Load(ctx context.Context, user carbon.UserID) (*BadgeSta
 	sh := s.shard(user)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if u := sh.users[user]; u != nil {
-		return u.state.Clone(), nil
+	if st := sh.users[user]; st != nil {
+		return st.Clone(), nil
 	}
 	return &BadgeState{}, nil
 }

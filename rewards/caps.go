@@ -68,13 +68,31 @@ const capShards = 64
 
 type capShard struct {
 	mu           sync.Mutex
-	counters     map[string]int64
+	counters     map[string]*capCounter
 	reservations map[string]memReservation
+	// more holds, by reservation ID, the counters past the first two of a
+	// reservation that drew on more (the Programme never does).
+	more map[string][]*capCounter
 }
 
+// capCounter is a counter: its name, and how much of it is taken.
+type capCounter struct {
+	name string
+	used int64
+}
+
+// memReservation is a CapReservation as kept: without its ID (the map's
+// key), and with the counters it added to, to take the grant back out of.
+// It is small, for it is kept for every capped activity.
 type memReservation struct {
-	CapReservation
-	counters []string
+	fingerprint     string
+	wanted, granted int64
+	limitedBy       string
+	counters        [2]*capCounter // the first two; more in capShard.more
+}
+
+func (r *memReservation) reservation(id string) CapReservation {
+	return CapReservation{ID: id, Fingerprint: r.fingerprint, Wanted: r.wanted, Granted: r.granted, LimitedBy: r.limitedBy}
 }
 
 // NewMemCapStore returns an empty MemCapStore.
@@ -105,11 +123,13 @@ func (s *MemCapStore) Reserve(ctx context.Context, id, fingerprint string, limit
 	}
 	// Lock the reservation's shard and every counter's, once each, in
 	// index order.
-	var shardBuf [4]int
-	shards := append(shardBuf[:0], s.shardOf(id))
+	var shardBuf, ofBuf [4]int
+	idShard := s.shardOf(id)
+	of := ofBuf[:0] // the shard of each limit's counter
 	for _, l := range limits {
-		shards = append(shards, s.shardOf(l.Counter))
+		of = append(of, s.shardOf(l.Counter))
 	}
+	shards := append(append(shardBuf[:0], idShard), of...)
 	slices.Sort(shards)
 	shards = slices.Compact(shards)
 	for _, i := range shards {
@@ -120,34 +140,58 @@ func (s *MemCapStore) Reserve(ctx context.Context, id, fingerprint string, limit
 			s.shards[i].mu.Unlock()
 		}
 	}()
-	rs := &s.shards[s.shardOf(id)]
+	rs := &s.shards[idShard]
 	if r, ok := rs.reservations[id]; ok {
-		return r.CapReservation, nil
+		return r.reservation(id), nil
 	}
-	r := memReservation{CapReservation: CapReservation{ID: id, Fingerprint: fingerprint, Wanted: want, Granted: want}}
-	for _, l := range limits {
-		left := l.Limit - s.shards[s.shardOf(l.Counter)].counters[l.Counter]
-		if left < r.Granted {
-			r.Granted = max(left, 0)
-			r.LimitedBy = l.Counter
+	r := memReservation{fingerprint: fingerprint, wanted: want, granted: want}
+	var cbuf [4]*capCounter
+	cs := cbuf[:0] // each limit's counter, nil for one never used
+	for i, l := range limits {
+		c := s.shards[of[i]].counters[l.Counter]
+		cs = append(cs, c)
+		var used int64
+		if c != nil {
+			used = c.used
+		}
+		if left := l.Limit - used; left < r.granted {
+			r.granted = max(left, 0)
+			r.limitedBy = l.Counter
 		}
 	}
-	if r.Granted > 0 {
-		r.counters = make([]string, len(limits))
+	if r.granted > 0 {
+		var more []*capCounter
 		for i, l := range limits {
-			sh := &s.shards[s.shardOf(l.Counter)]
-			if sh.counters == nil {
-				sh.counters = map[string]int64{}
+			c := cs[i]
+			if c == nil {
+				sh := &s.shards[of[i]]
+				if sh.counters == nil {
+					sh.counters = map[string]*capCounter{}
+				}
+				if c = sh.counters[l.Counter]; c == nil { // a counter listed twice
+					c = &capCounter{name: l.Counter}
+					sh.counters[l.Counter] = c
+				}
 			}
-			sh.counters[l.Counter] += r.Granted // at most Limit: cannot overflow
-			r.counters[i] = l.Counter
+			c.used += r.granted // at most Limit: cannot overflow
+			if i < len(r.counters) {
+				r.counters[i] = c
+			} else {
+				more = append(more, c)
+			}
+		}
+		if more != nil {
+			if rs.more == nil {
+				rs.more = map[string][]*capCounter{}
+			}
+			rs.more[id] = more
 		}
 	}
 	if rs.reservations == nil {
 		rs.reservations = map[string]memReservation{}
 	}
 	rs.reservations[id] = r
-	return r.CapReservation, nil
+	return r.reservation(id), nil
 }
 
 // Release implements CapStore.
@@ -158,17 +202,22 @@ func (s *MemCapStore) Release(ctx context.Context, id string) error {
 	rs := &s.shards[s.shardOf(id)]
 	rs.mu.Lock()
 	r, ok := rs.reservations[id]
+	more := rs.more[id]
 	if ok {
 		delete(rs.reservations, id)
+		delete(rs.more, id)
 	}
 	rs.mu.Unlock()
 	// Counters only ever grow under Reserve's locks and shrink here by what
 	// this reservation added, so taking each counter's lock alone is enough.
-	for _, c := range r.counters {
-		sh := &s.shards[s.shardOf(c)]
+	for _, c := range append(r.counters[:], more...) {
+		if c == nil {
+			continue
+		}
+		sh := &s.shards[s.shardOf(c.name)]
 		sh.mu.Lock()
-		if sh.counters[c] -= r.Granted; sh.counters[c] == 0 {
-			delete(sh.counters, c)
+		if c.used -= r.granted; c.used == 0 && sh.counters[c.name] == c {
+			delete(sh.counters, c.name)
 		}
 		sh.mu.Unlock()
 	}
@@ -183,5 +232,8 @@ func (s *MemCapStore) Used(ctx context.Context, counter string) (int64, error) {
 	sh := &s.shards[s.shardOf(counter)]
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	return sh.counters[counter], nil
+	if c := sh.counters[counter]; c != nil {
+		return c.used, nil
+	}
+	return 0, nil
 }

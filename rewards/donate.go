@@ -165,7 +165,7 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 	if _, err := p.ledger.OpenAccount(ctx, p.charity, ledger.BalancePolicy{}); err != nil {
 		return Donation{}, ledgerErr(op, err, "opening "+string(p.charity))
 	}
-	mu := p.stripe("donate\x00" + req.Key)
+	mu := p.stripe("donate", req.Key)
 	mu.Lock()
 	defer mu.Unlock()
 	meta := map[string]string{metaKind: "donation", "key": req.Key, "user": string(req.User), "sponsor": s.Name,

@@ -119,7 +119,7 @@ func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error
 		return Receipt{}, err
 	}
 	fp := activityFingerprint(&a)
-	mu := p.stripe("earn\x00" + string(a.Partner) + "\x00" + a.ID)
+	mu := p.stripe("earn", string(a.Partner), a.ID)
 	mu.Lock()
 	defer mu.Unlock()
 
@@ -130,7 +130,8 @@ func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error
 	if found {
 		return p.replay(ctx, op, rec, fp)
 	}
-	if err := p.linked(ctx, op, a.User, pt.id); err != nil {
+	child := ledger.PartnerAccount(a.User, pt.id)
+	if err := p.linkedAccount(ctx, op, child, a.User, pt.id); err != nil {
 		return Receipt{}, err
 	}
 	r, err := p.quote(ctx, op, &a, fp)
@@ -147,7 +148,7 @@ func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error
 		// Another process got there first.
 		return p.replay(ctx, op, stored, fp)
 	}
-	return p.post(ctx, op, r)
+	return p.postTo(ctx, op, r, pt.issuance, child)
 }
 
 // replay answers a repeated activity from its stored receipt, completing a
@@ -176,38 +177,57 @@ func (p *Programme) quote(ctx context.Context, op string, a *carbon.Activity, fp
 	if err != nil {
 		return Receipt{}, &Error{Op: op, Kind: ErrNotQuantifiable, Detail: fmt.Sprintf("activity %q of partner %q", a.ID, a.Partner), Err: err}
 	}
-	mg, err := ledger.MassAmount(res.ER, carbon.TowardZero)
+	mg, err := massMg(res.ER)
 	if err != nil {
 		return Receipt{}, &Error{Op: op, Kind: ErrOverflow, Detail: fmt.Sprintf("reduction %s", res.ER), Err: err}
 	}
 	r := Receipt{ActivityID: a.ID, Partner: a.Partner, User: a.User, Scenario: a.Scenario, Region: a.Region,
 		OccurredAt: a.OccurredAt.UTC(), Reduction: carbon.Grams(decimal.New(mg, -3)),
-		Methodology: res.Ref(), ResultDigest: res.Digest, Policy: pol.Ref(), Multiplier: one, Fingerprint: fp}
+		Methodology: p.methodologyRef(&res), ResultDigest: res.Digest, Policy: pol.ref, Multiplier: one, Fingerprint: fp}
 	if c := pol.campaign(a); c != nil {
 		r.Multiplier, r.Campaign = c.Multiplier, c.ID
 	}
-	if r.BasePoints, r.Uncapped, err = pol.points(r.Reduction, r.Multiplier); err != nil {
+	if r.BasePoints, r.Uncapped, err = pol.pointsMg(mg, r.Reduction, r.Multiplier); err != nil {
 		return Receipt{}, &Error{Op: op, Kind: ErrOverflow, Detail: err.Error()}
 	}
 	r.Points = r.Uncapped
 	if r.Uncapped == 0 {
 		return r, nil
 	}
-	day := a.OccurredAt.In(p.loc).Format(time.DateOnly) + "/" + string(a.User)
+	scenarioCap := pol.scenarioCap(a.Scenario)
+	if scenarioCap <= 0 && pol.DailyCap <= 0 {
+		return r, nil
+	}
+	// The counters are "day/user" and "day/user/scenario": one string
+	// holds both.
+	var buf [64]byte
+	b := appendDate(buf[:0], a.OccurredAt.In(p.loc))
+	b = append(b, '/')
+	b = append(b, a.User...)
+	nDay := len(b)
+	if scenarioCap > 0 {
+		b = append(b, '/')
+		b = append(b, a.Scenario...)
+	}
+	counters := string(b)
+	day := counters[:nDay]
 	var limits [2]CapLimit
 	n := 0
-	if c := pol.scenarioCap(a.Scenario); c > 0 {
-		limits[n] = CapLimit{Counter: day + "/" + string(a.Scenario), Limit: int64(c)}
+	if scenarioCap > 0 {
+		limits[n] = CapLimit{Counter: counters, Limit: int64(scenarioCap)}
 		n++
 	}
 	if pol.DailyCap > 0 {
 		limits[n] = CapLimit{Counter: day, Limit: int64(pol.DailyCap)}
 		n++
 	}
-	if n == 0 {
-		return r, nil
+	var res2 CapReservation
+	if mc, ok := p.caps.(*MemCapStore); ok {
+		// Called directly, Reserve lets limits stay on the stack.
+		res2, err = mc.Reserve(ctx, capID(a.Partner, a.ID), fp, limits[:n], int64(r.Uncapped))
+	} else {
+		res2, err = p.caps.Reserve(ctx, capID(a.Partner, a.ID), fp, slices.Clone(limits[:n]), int64(r.Uncapped))
 	}
-	res2, err := p.caps.Reserve(ctx, capID(a.Partner, a.ID), fp, limits[:n], int64(r.Uncapped))
 	if err != nil {
 		return Receipt{}, storeErr(op, err)
 	}
@@ -230,7 +250,13 @@ func (p *Programme) quote(ctx context.Context, op string, a *carbon.Activity, fp
 // receipt, so that nothing changes; on an uncertain one it leaves both,
 // and a retry finishes the job.
 func (p *Programme) post(ctx context.Context, op string, r Receipt) (Receipt, error) {
-	req := earnRequest(&r)
+	return p.postTo(ctx, op, r, p.issuanceAccount(r.Partner), ledger.PartnerAccount(r.User, r.Partner))
+}
+
+// postTo is post given the accounts of the credit: the partner's issuance
+// account and the user's child account.
+func (p *Programme) postTo(ctx context.Context, op string, r Receipt, issuance, child ledger.AccountID) (Receipt, error) {
+	req := earnRequest(&r, issuance, child)
 	if len(req.Postings) > 0 {
 		e, err := p.ledger.Post(ctx, req)
 		if err != nil {
@@ -269,27 +295,67 @@ func (p *Programme) post(ctx context.Context, op string, r Receipt) (Receipt, er
 // publishes its events.
 func (p *Programme) follow(ctx context.Context, op string, r *Receipt) error {
 	var errs []error
-	var evbuf [4]Event
-	events := receiptEvents(r, evbuf[:0])
-	if r.Entry != "" {
+	var events []Event
+	// Events are built only for a publisher to take: without one there
+	// is nobody to tell.
+	publish := p.publisher != nil
+	if publish {
+		// The events point at a copy, so that r can stay on its caller's
+		// stack when there is no publisher.
+		rc := new(Receipt)
+		*rc = *r
+		var buf [4]Event
+		events = receiptEvents(rc, buf[:0])
+	}
+	if r.Entry != "" && (p.badges != nil || p.boards != nil || p.footprint != nil) {
 		e := r.Earning()
+		if e.Validate() != nil {
+			// Each consumer reports the invalid Earning as its own Apply
+			// does.
+			return p.feed(ctx, op, &e, events, errs)
+		}
+		// Validated once here for all three, rather than by each Apply.
 		if p.badges != nil {
-			res, err := p.badges.Apply(ctx, e)
+			res, err := p.badges.apply(ctx, &e, publish)
 			if err != nil {
 				errs = append(errs, err)
-			} else if res.Applied {
+			} else if res.Applied && publish {
 				events = badgeEvents(&res, r.CreditedAt, r.User, events)
 			}
 		}
 		if p.boards != nil {
-			if _, err := p.boards.Apply(ctx, e); err != nil {
+			if _, err := p.boards.apply(ctx, &e, false); err != nil {
 				errs = append(errs, err)
 			}
 		}
 		if p.footprint != nil {
-			if _, err := p.footprint.Apply(ctx, e); err != nil {
+			if _, err := p.footprint.apply(ctx, &e); err != nil {
 				errs = append(errs, err)
 			}
+		}
+	}
+	errs = p.publish(ctx, events, errs)
+	return followUp(op, errs)
+}
+
+// feed is follow's tail through the consumers' public Apply methods.
+func (p *Programme) feed(ctx context.Context, op string, e *Earning, events []Event, errs []error) error {
+	if p.badges != nil {
+		res, err := p.badges.Apply(ctx, *e)
+		if err != nil {
+			errs = append(errs, err)
+		} else if res.Applied && p.publisher != nil {
+			events = badgeEvents(&res, e.CreditedAt, e.User, events)
+		}
+	}
+	if p.boards != nil {
+		if _, err := p.boards.Apply(ctx, *e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if p.footprint != nil {
+		if _, err := p.footprint.Apply(ctx, *e); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	errs = p.publish(ctx, events, errs)
@@ -312,7 +378,7 @@ func (p *Programme) ReverseEarning(ctx context.Context, partnerID carbon.Partner
 	if err := errors.Join(partnerID.Validate(), carbon.ValidateID("activity", activityID), carbon.ValidateID("key", key)); err != nil {
 		return Receipt{}, &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
 	}
-	mu := p.stripe("earn\x00" + string(partnerID) + "\x00" + activityID)
+	mu := p.stripe("earn", string(partnerID), activityID)
 	mu.Lock()
 	defer mu.Unlock()
 	rec, found, err := p.receipts.Receipt(ctx, partnerID, activityID)
@@ -373,37 +439,47 @@ const (
 )
 
 func earnMeta(r *Receipt) map[string]string {
-	pol := make([]byte, 0, 96)
-	pol = append(pol, r.Policy...)
-	pol = append(pol, " base="...)
-	pol = strconv.AppendInt(pol, int64(r.BasePoints), 10)
-	pol = append(pol, " multiplier="...)
-	pol = dec.Append(pol, r.Multiplier)
+	// The three values built here are parts of one string: one allocation
+	// rather than three.
+	var buf [512]byte
+	b := appendRFC3339Nano(buf[:0], r.OccurredAt.UTC())
+	nOccurred := len(b)
+	b = append(b, r.Methodology...)
+	b = append(b, ' ')
+	b = append(b, r.ResultDigest...)
+	nMethodology := len(b)
+	b = append(b, r.Policy...)
+	b = append(b, " base="...)
+	b = strconv.AppendInt(b, int64(r.BasePoints), 10)
+	b = append(b, " multiplier="...)
+	b = dec.Append(b, r.Multiplier)
 	if r.Campaign != "" {
-		pol = append(pol, " campaign="...)
-		pol = append(pol, r.Campaign...)
+		b = append(b, " campaign="...)
+		b = append(b, r.Campaign...)
 	}
-	pol = append(pol, " uncapped="...)
-	pol = strconv.AppendInt(pol, int64(r.Uncapped), 10)
+	b = append(b, " uncapped="...)
+	b = strconv.AppendInt(b, int64(r.Uncapped), 10)
 	if r.Capped != CapNone {
-		pol = append(pol, " capped="...)
-		pol = append(pol, r.Capped...)
+		b = append(b, " capped="...)
+		b = append(b, r.Capped...)
 	}
+	vals := string(b)
 	return map[string]string{
 		metaKind: kindEarn, metaActivity: r.ActivityID, metaScenario: string(r.Scenario), metaRegion: string(r.Region),
-		metaOccurred:    r.OccurredAt.UTC().Format(time.RFC3339Nano),
-		metaMethodology: r.Methodology + " " + r.ResultDigest,
-		metaPolicy:      string(pol),
+		metaOccurred:    vals[:nOccurred],
+		metaMethodology: vals[nOccurred:nMethodology],
+		metaPolicy:      vals[nMethodology:],
 		metaFingerprint: r.Fingerprint,
 	}
 }
 
-// earnRequest is the ledger request that credits receipt r: a function of
-// r alone, so that completing a pending credit repeats the original
-// request exactly and the ledger's idempotency returns the original entry.
-func earnRequest(r *Receipt) ledger.PostRequest {
+// earnRequest is the ledger request that credits receipt r from issuance,
+// the partner's issuance account, to child, the user's child account (the
+// caller has them at hand): a function of r alone, so that completing a
+// pending credit repeats the original request exactly and the ledger's
+// idempotency returns the original entry.
+func earnRequest(r *Receipt, issuance, child ledger.AccountID) ledger.PostRequest {
 	mg, _ := wholeMg(r.Reduction)
-	issuance, child := ledger.IssuanceAccount(r.Partner), ledger.PartnerAccount(r.User, r.Partner)
 	ps := make([]ledger.Posting, 0, 4)
 	if r.Points > 0 {
 		ps = append(ps, ledger.Posting{Account: issuance, Asset: ledger.Points, Amount: -int64(r.Points)},
@@ -420,7 +496,12 @@ func earnRequest(r *Receipt) ledger.PostRequest {
 // activity: "earn-" and 64 hex digits of a SHA-256 of both IDs, so that it
 // fits the ledger's key limit whatever the IDs' lengths.
 func EarnKey(partner carbon.PartnerID, activityID string) string {
-	return "earn-" + subjectHash(string(partner), activityID)
+	const prefix = "earn-"
+	var buf [len(prefix) + 2*sha256.Size]byte
+	copy(buf[:], prefix)
+	sum := subjectSum(string(partner), activityID)
+	hex.Encode(buf[len(prefix):], sum[:])
+	return string(buf[:])
 }
 
 // capID returns the cap reservation ID of partner's activity: the
@@ -435,14 +516,19 @@ func capID(partner carbon.PartnerID, activityID string) string {
 }
 
 func subjectHash(parts ...string) string {
+	sum := subjectSum(parts...)
+	return hex.EncodeToString(sum[:])
+}
+
+// subjectSum is the SHA-256 of parts, each prefixed with its length.
+func subjectSum(parts ...string) [sha256.Size]byte {
 	var buf [2*carbon.MaxIDLen + 16]byte
 	b := buf[:0]
 	for _, s := range parts {
 		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
 	}
-	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	return sha256.Sum256(b)
 }
 
 // EarningFromEntry returns the Earning that a Programme's credit or
@@ -495,20 +581,20 @@ func EarningFromEntry(e ledger.Entry) (Earning, bool, error) {
 // trailing zeros, so that equal activities (after a JSON round trip, in
 // any zone) give equal fingerprints and different ones different.
 func activityFingerprint(a *carbon.Activity) string {
-	b := make([]byte, 0, 256)
-	str := func(s string) {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
-		b = append(b, s...)
-	}
-	str("carbonkit.activity/v1")
-	str(a.ID)
-	str(string(a.Partner))
-	str(string(a.User))
-	str(string(a.Scenario))
-	str(string(a.Region))
+	// On the stack for a usual activity: the encoding, the sorted names
+	// and the digest, so that the digest's hex is the one allocation.
+	var buf [512]byte
+	b := buf[:0]
+	b = appendField(b, "carbonkit.activity/v1")
+	b = appendField(b, a.ID)
+	b = appendField(b, string(a.Partner))
+	b = appendField(b, string(a.User))
+	b = appendField(b, string(a.Scenario))
+	b = appendField(b, string(a.Region))
 	b = binary.BigEndian.AppendUint64(b, uint64(a.OccurredAt.Unix()))
 	b = binary.BigEndian.AppendUint32(b, uint32(a.OccurredAt.Nanosecond()))
-	names := make([]string, 0, len(a.Quantities)+len(a.Attributes))
+	var nameBuf [8]string
+	names := nameBuf[:0]
 	for k := range a.Quantities {
 		names = append(names, k)
 	}
@@ -517,9 +603,11 @@ func activityFingerprint(a *carbon.Activity) string {
 	var num [64]byte
 	for _, k := range names {
 		q := a.Quantities[k]
-		str(k)
-		str(string(dec.Append(num[:0], q.Value())))
-		str(string(q.Unit()))
+		b = appendField(b, k)
+		v := dec.Append(num[:0], q.Value())
+		b = binary.BigEndian.AppendUint32(b, uint32(len(v)))
+		b = append(b, v...)
+		b = appendField(b, string(q.Unit()))
 	}
 	names = names[:0]
 	for k := range a.Attributes {
@@ -528,11 +616,90 @@ func activityFingerprint(a *carbon.Activity) string {
 	slices.Sort(names)
 	b = binary.BigEndian.AppendUint32(b, uint32(len(names)))
 	for _, k := range names {
-		str(k)
-		str(a.Attributes[k])
+		b = appendField(b, k)
+		b = appendField(b, a.Attributes[k])
 	}
 	sum := sha256.Sum256(b)
-	return hex.EncodeToString(sum[:])
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
+}
+
+// appendField appends s to b, prefixed with its length.
+func appendField(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint32(b, uint32(len(s)))
+	return append(b, s...)
+}
+
+// massMg returns m in whole milligrams, rounded toward zero, as
+// ledger.MassAmount does (whose error it returns for a mass beyond
+// int64), without its decimal arithmetic in the usual case.
+func massMg(m carbon.Mass) (int64, error) {
+	if c, exp, ok := smallDecimal(m.Grams()); ok {
+		if mg, ok := scaleInt(c, int64(exp)+3, false); ok {
+			return mg, nil
+		}
+	}
+	return ledger.MassAmount(m, carbon.TowardZero)
+}
+
+// appendDate appends t's date as time.DateOnly formats it.
+func appendDate(b []byte, t time.Time) []byte {
+	y, m, d := t.Date()
+	if y < 1000 || y > 9999 {
+		return t.AppendFormat(b, time.DateOnly)
+	}
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(m), 2)
+	b = append(b, '-')
+	return appendDigits(b, d, 2)
+}
+
+// appendRFC3339Nano appends t as t.Format(time.RFC3339Nano) does, for a
+// time in UTC.
+func appendRFC3339Nano(b []byte, t time.Time) []byte {
+	y, mo, d := t.Date()
+	if y < 1000 || y > 9999 || t.Location() != time.UTC {
+		return t.AppendFormat(b, time.RFC3339Nano)
+	}
+	h, mi, s := t.Clock()
+	b = appendDigits(b, y, 4)
+	b = append(b, '-')
+	b = appendDigits(b, int(mo), 2)
+	b = append(b, '-')
+	b = appendDigits(b, d, 2)
+	b = append(b, 'T')
+	b = appendDigits(b, h, 2)
+	b = append(b, ':')
+	b = appendDigits(b, mi, 2)
+	b = append(b, ':')
+	b = appendDigits(b, s, 2)
+	if ns := t.Nanosecond(); ns != 0 {
+		// Nine digits, trailing zeros dropped.
+		n := 9
+		for ns%10 == 0 {
+			ns /= 10
+			n--
+		}
+		b = append(b, '.')
+		b = appendDigits(b, ns, n)
+	}
+	return append(b, 'Z')
+}
+
+// appendDigits appends v, which is not negative, as n decimal digits with
+// leading zeros (more if v needs them).
+func appendDigits(b []byte, v, n int) []byte {
+	var d [20]byte
+	i := len(d)
+	for v > 0 || n > 0 {
+		i--
+		d[i] = byte('0' + v%10)
+		v /= 10
+		n--
+	}
+	return append(b, d[i:]...)
 }
 
 func short(digest string) string {

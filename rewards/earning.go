@@ -3,7 +3,7 @@ package rewards
 import (
 	"fmt"
 	"math"
-	"strconv"
+	"math/bits"
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
@@ -68,24 +68,6 @@ func (k EarningKey) String() string {
 		s += "/reversal"
 	}
 	return s
-}
-
-// dedupKey encodes k as one string, for the in-memory stores' sets of
-// applied keys (a string hashes faster than a struct of strings). The
-// partner's length prefix and the final flag byte make the encoding
-// unambiguous whatever bytes the IDs hold.
-func (k EarningKey) dedupKey() string {
-	b := make([]byte, 0, 22+len(k.Partner)+len(k.ActivityID))
-	b = strconv.AppendInt(b, int64(len(k.Partner)), 10)
-	b = append(b, ':')
-	b = append(b, k.Partner...)
-	b = append(b, k.ActivityID...)
-	if k.Reversal {
-		b = append(b, 'r')
-	} else {
-		b = append(b, 'c')
-	}
-	return string(b)
 }
 
 // Key returns the Earning's idempotency key.
@@ -183,11 +165,107 @@ func (e Earning) reductionMg() int64 {
 // that fits in int64: the ledger's scale for CO2e, which carbonkit's
 // counters use.
 func wholeMg(m carbon.Mass) (int64, bool) {
+	// Every consumer converts every Earning's reduction: the common case,
+	// a coefficient within int64, is done in integers, without the
+	// allocations of decimal arithmetic; anything else takes the decimal
+	// path, which decides.
+	if c, exp, ok := smallDecimal(m.Grams()); ok {
+		if mg, ok := scaleInt(c, int64(exp)+3, true); ok {
+			return mg, true
+		}
+	}
 	mg := m.Grams().Shift(3)
 	if !mg.IsInteger() || mg.Cmp(maxInt64Dec) > 0 || mg.Cmp(minInt64Dec) < 0 {
 		return 0, false
 	}
 	return mg.IntPart(), true
+}
+
+// smallDecimal returns d as coefficient × 10^exp when the coefficient fits
+// in an int64, and false when it may not.
+func smallDecimal(d decimal.Decimal) (coef int64, exp int32, ok bool) {
+	if d.NumDigits() > 18 {
+		return 0, 0, false
+	}
+	return d.CoefficientInt64(), d.Exponent(), true
+}
+
+// pow10 holds 10^0 to 10^19, every power of ten a uint64 holds
+// (read-only).
+var pow10 = func() (p [20]uint64) {
+	p[0] = 1
+	for i := 1; i < len(p); i++ {
+		p[i] = 10 * p[i-1]
+	}
+	return p
+}()
+
+// scaleInt returns x × 10^k. With exact set it reports false unless the
+// result is a whole number; otherwise it truncates toward zero. It also
+// reports false when the result, or a step on the way, may leave int64 or
+// uint64: the caller then computes with decimals, which decide. It is the
+// integer fast path of decimal arithmetic, so it must agree with it
+// wherever it reports true.
+func scaleInt(x int64, k int64, exact bool) (int64, bool) {
+	u, neg := absInt(x)
+	switch {
+	case u == 0:
+		return 0, true
+	case k > 0:
+		if k >= int64(len(pow10)) {
+			return 0, false
+		}
+		hi, lo := bits.Mul64(u, pow10[k])
+		if hi != 0 {
+			return 0, false
+		}
+		u = lo
+	case k < 0:
+		if k <= -int64(len(pow10)) {
+			if exact {
+				return 0, false // u < 10^20 is not a multiple of 10^20 or more
+			}
+			u = 0 // u < 2^64 < 10^20
+			break
+		}
+		p := pow10[-k]
+		if exact && u%p != 0 {
+			return 0, false
+		}
+		u /= p
+	}
+	if u > math.MaxInt64 {
+		return 0, false
+	}
+	if neg {
+		return -int64(u), true
+	}
+	return int64(u), true
+}
+
+// mulScaleTrunc returns x × c × 10^k truncated toward zero, and false when
+// the integer fast path cannot compute it (see scaleInt).
+func mulScaleTrunc(x, c int64, k int64) (int64, bool) {
+	ux, nx := absInt(x)
+	uc, nc := absInt(c)
+	hi, lo := bits.Mul64(ux, uc)
+	if hi != 0 || lo > math.MaxInt64 {
+		return 0, false
+	}
+	v := int64(lo)
+	if nx != nc {
+		v = -v
+	}
+	return scaleInt(v, k, false)
+}
+
+// absInt returns |x| as a uint64 (which holds |math.MinInt64|) and whether x
+// is negative.
+func absInt(x int64) (uint64, bool) {
+	if x < 0 {
+		return uint64(-x), true // -math.MinInt64 wraps to itself, 1<<63 as a uint64
+	}
+	return uint64(x), false
 }
 
 // The int64 range as decimals, read-only.

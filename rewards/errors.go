@@ -208,10 +208,11 @@ func newErr(op string, kind error, detail string) *Error {
 // already carry a rewards kind keep it (and their detail); the sentinels a
 // store may return become that kind; anything else is ErrStore.
 func storeErr(op string, err error) error {
+	if err == nil {
+		return nil // before re, which errors.As makes escape: no allocation
+	}
 	var re *Error
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &re):
 		return &Error{Op: op, Kind: re.Kind, Detail: re.Detail, Err: re.Err}
 	}

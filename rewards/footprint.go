@@ -157,8 +157,20 @@ func (f *Footprints) Apply(ctx context.Context, e Earning) (bool, error) {
 	if err := e.Validate(); err != nil {
 		return false, err
 	}
+	return f.apply(ctx, &e)
+}
+
+// apply is Apply for a valid e.
+func (f *Footprints) apply(ctx context.Context, e *Earning) (bool, error) {
 	cell := FootprintCell{Month: MonthOf(e.OccurredAt, f.loc), Scenario: e.Scenario, Partner: e.Partner}
-	ok, err := f.store.Add(ctx, e.User, e.Key(), cell, FootprintTotals{Reduction: e.Reduction, Points: e.Points, Actions: e.sign()})
+	d := FootprintTotals{Reduction: e.Reduction, Points: e.Points, Actions: e.sign()}
+	var ok bool
+	var err error
+	if ms, mem := f.store.(*MemFootprintStore); mem {
+		ok, err = ms.add(ctx, e.User, e.Key(), &cell, &d)
+	} else {
+		ok, err = f.store.Add(ctx, e.User, e.Key(), cell, d)
+	}
 	return ok, storeErr("Footprints.Apply", err)
 }
 
@@ -223,20 +235,21 @@ func addTo[K comparable](m map[K]FootprintTotals, k K, t FootprintTotals) error 
 }
 
 // MemFootprintStore is the in-memory FootprintStore. Users are spread over
-// 64 independently locked shards. It keeps every EarningKey applied per user
-// to make Add idempotent. It is safe for concurrent use.
+// 64 independently locked shards. It keeps every (user, EarningKey) applied
+// (about 40 bytes each beyond the IDs' lengths) to make Add idempotent. It
+// is safe for concurrent use.
 type MemFootprintStore struct {
 	shards [64]footprintShard
 }
 
 type footprintShard struct {
-	mu    sync.Mutex
-	users map[carbon.UserID]*memFootprint
+	mu      sync.Mutex
+	users   map[carbon.UserID]*memFootprint
+	applied keySet // (user, key) pairs applied, for every user of the shard
 }
 
 type memFootprint struct {
-	cells   map[FootprintCell]memTotals
-	applied map[string]struct{}
+	cells map[FootprintCell]memTotals
 }
 
 // memTotals is FootprintTotals with the reduction in milligrams, which adds
@@ -260,6 +273,11 @@ func (s *MemFootprintStore) shard(user carbon.UserID) *footprintShard {
 
 // Add implements FootprintStore.
 func (s *MemFootprintStore) Add(ctx context.Context, user carbon.UserID, key EarningKey, cell FootprintCell, d FootprintTotals) (bool, error) {
+	return s.add(ctx, user, key, &cell, &d)
+}
+
+// add is Add, taking its large arguments by reference.
+func (s *MemFootprintStore) add(ctx context.Context, user carbon.UserID, key EarningKey, cell *FootprintCell, d *FootprintTotals) (bool, error) {
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
@@ -268,19 +286,20 @@ func (s *MemFootprintStore) Add(ctx context.Context, user carbon.UserID, key Ear
 	if user == "" || !cell.Month.Valid() || !whole {
 		return false, newErr(op, ErrInvalidArgument, fmt.Sprintf("user %q, month %v, reduction %s (whole milligrams)", user, cell.Month, d.Reduction))
 	}
-	ks := key.dedupKey()
 	sh := s.shard(user)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	u := sh.users[user]
-	if u != nil {
-		if _, dup := u.applied[ks]; dup {
-			return false, nil
-		}
+	if sh.applied.tables == nil {
+		sh.applied = newShardKeySet()
 	}
+	dup, kh, slot := sh.applied.hasFor(user, key)
+	if dup {
+		return false, nil
+	}
+	u := sh.users[user]
 	var old memTotals
 	if u != nil {
-		old = u.cells[cell]
+		old = u.cells[*cell]
 	}
 	sum := memTotals{points: old.points + d.Points, actions: old.actions + d.Actions, mg: old.mg + mg}
 	if _, ok := addInt64(int64(old.points), int64(d.Points)); !ok {
@@ -296,11 +315,11 @@ func (s *MemFootprintStore) Add(ctx context.Context, user carbon.UserID, key Ear
 		if sh.users == nil {
 			sh.users = map[carbon.UserID]*memFootprint{}
 		}
-		u = &memFootprint{cells: map[FootprintCell]memTotals{}, applied: map[string]struct{}{}}
+		u = &memFootprint{cells: map[FootprintCell]memTotals{}}
 		sh.users[user] = u
 	}
-	u.cells[cell] = sum
-	u.applied[ks] = struct{}{}
+	u.cells[*cell] = sum
+	sh.applied.insert(kh, slot)
 	return true, nil
 }
 

@@ -67,13 +67,6 @@ func (b Board) Equal(c Board) bool {
 	return b.ID == c.ID && b.Window.Equal(c.Window) && b.Region == c.Region && b.Grace == c.Grace
 }
 
-// counts reports whether e is in b's window and region and was credited
-// before the board closes.
-func (b Board) counts(e Earning) bool {
-	return (b.Region == "" || b.Region == e.Region) && b.Window.Contains(e.OccurredAt) &&
-		e.CreditedAt.Before(b.ClosesAt())
-}
-
 // Snapshot is a closed board: its definition, when it froze, how many
 // members it has and the first of them. The standings do not change after
 // the board froze; Boards.Page and Boards.Rank read the rest of them.
@@ -108,7 +101,15 @@ type boardSet struct {
 
 type boardDef struct {
 	Board
-	frozen atomic.Bool // known frozen in the store
+	closesAt time.Time   // Board.ClosesAt()
+	frozen   atomic.Bool // known frozen in the store
+}
+
+// counts reports whether e is in d's window and region and was credited
+// before the board closes.
+func (d *boardDef) counts(e *Earning) bool {
+	return (d.Region == "" || d.Region == e.Region) && d.Window.Contains(e.OccurredAt) &&
+		e.CreditedAt.Before(d.closesAt)
 }
 
 // NewBoards returns Boards over store, with no boards defined. It returns an
@@ -149,7 +150,7 @@ func (b *Boards) Define(ctx context.Context, board Board) error {
 	for id, d := range old.byID {
 		next.byID[id] = d
 	}
-	d := &boardDef{Board: board}
+	d := &boardDef{Board: board, closesAt: board.ClosesAt()}
 	next.list = append(next.list, d)
 	next.byID[board.ID] = d
 	b.defs.Store(next)
@@ -184,20 +185,30 @@ func (b *Boards) Definitions() []Board {
 // ErrOverflow) after the boards before it in definition order took e:
 // applying e again completes the rest.
 func (b *Boards) Apply(ctx context.Context, e Earning) ([]BoardID, error) {
-	const op = "Boards.Apply"
 	if err := e.Validate(); err != nil {
 		return nil, err
 	}
+	return b.apply(ctx, &e, true)
+}
+
+// apply is Apply for a valid e; without ids it returns no IDs (nor
+// allocates their slice), as the Programme needs none.
+func (b *Boards) apply(ctx context.Context, e *Earning, ids bool) ([]BoardID, error) {
+	const op = "Boards.Apply"
 	if e.Points == 0 {
+		return nil, nil
+	}
+	list := b.defs.Load().list
+	if len(list) == 0 {
 		return nil, nil
 	}
 	now := b.clock.Now()
 	var applied []BoardID
-	for _, d := range b.defs.Load().list {
+	for _, d := range list {
 		if d.frozen.Load() || !d.counts(e) {
 			continue
 		}
-		if !now.Before(d.ClosesAt()) {
+		if !now.Before(d.closesAt) {
 			if err := b.freeze(ctx, op, d); err != nil {
 				return applied, err
 			}
@@ -209,7 +220,7 @@ func (b *Boards) Apply(ctx context.Context, e Earning) ([]BoardID, error) {
 			d.frozen.Store(true)
 		case err != nil:
 			return applied, storeErr(op, err)
-		case ok:
+		case ok && ids:
 			applied = append(applied, d.ID)
 		}
 	}

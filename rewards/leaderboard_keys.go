@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/binary"
 	"hash/maphash"
+	"math/bits"
+
+	"github.com/carbonkit/carbonkit/carbon"
 )
 
 // keySet is the set of EarningKeys applied to a board, exactly: a key is
@@ -20,18 +23,26 @@ import (
 // key's goes to a small map of strings instead, so correctness never depends
 // on the hash being unique. A keySet is not safe for concurrent use; memBoard
 // guards it.
+//
+// The in-memory badge and footprint stores keep one per shard, for the keys
+// of all the shard's users (hasFor), rather than a Go map per user.
 type keySet struct {
 	seed   maphash.Seed
-	tables [keyTables]keyTable // by the hash's top bits
+	tables []keyTable          // by the hash's top bits
+	shift  uint                // 64 less log2(len(tables))
 	extra  map[string]struct{} // keys whose hash collides with a different key's
 	chunks [][]byte
 	buf    []byte // scratch for encoding the key being looked up
 }
 
-// keyTables is the number of tables a keySet spreads its keys over. Each
-// grows on its own, so growing rehashes a 256th of the keys at once rather
-// than all of them: Add never stalls for long on a board with millions.
-const keyTables = 256
+// keyTables is the number of tables a board's keySet spreads its keys over.
+// Each grows on its own, so growing rehashes a 256th of the keys at once
+// rather than all of them: Add never stalls for long on a board with
+// millions. A store shard's set (newShardKeySet), one of many, has fewer.
+const (
+	keyTables      = 256
+	shardKeyTables = 16
+)
 
 // keyTable is a linear-probing hash table of key hashes. A slot with hash
 // zero is empty; keyHash never returns zero.
@@ -47,11 +58,22 @@ type keySlot struct {
 
 // keyChunk is the capacity of a chunk of encoded keys: large enough that
 // chunks are few, small enough that starting one copies nothing and wastes
-// little. A key longer than this gets a chunk of its own.
-const keyChunk = 64 << 10
+// little. A key longer than this gets a chunk of its own. A set's first
+// chunk is firstKeyChunk, and each next one twice the last up to keyChunk,
+// so that a set of a few keys (a store shard with few users) stays small.
+const (
+	keyChunk      = 64 << 10
+	firstKeyChunk = 1 << 10
+)
 
-func newKeySet() keySet {
-	return keySet{seed: maphash.MakeSeed()}
+func newKeySet() keySet { return newKeySetOf(keyTables) }
+
+// newShardKeySet returns the keySet of one shard of a store.
+func newShardKeySet() keySet { return newKeySetOf(shardKeyTables) }
+
+// newKeySetOf returns a keySet of n tables, n a power of two.
+func newKeySetOf(n int) keySet {
+	return keySet{seed: maphash.MakeSeed(), tables: make([]keyTable, n), shift: uint(64 - bits.TrailingZeros(uint(n)))}
 }
 
 // encodeKey appends k's encoding to b: the partner's length, the partner,
@@ -71,27 +93,63 @@ func encodeKey(b []byte, k EarningKey) []byte {
 // returns its hash and the empty slot where an insert would put it, for a
 // following insert of the same key with no other change between.
 func (s *keySet) has(k EarningKey) (present bool, h uint64, slot int) {
-	s.buf = encodeKey(s.buf[:0], k)
-	if h = maphash.Bytes(s.seed, s.buf); h == 0 {
-		h = 1 // zero marks an empty slot
+	s.encode(k)
+	h = s.hash()
+	present, slot = s.lookup(h)
+	return present, h, slot
+}
+
+// encode leaves k encoded in s.buf, for hash and lookup.
+func (s *keySet) encode(k EarningKey) { s.buf = encodeKey(s.buf[:0], k) }
+
+// hasFor is has for user's key k, in a set of the keys of many users.
+func (s *keySet) hasFor(user carbon.UserID, k EarningKey) (present bool, h uint64, slot int) {
+	b := binary.AppendUvarint(s.buf[:0], uint64(len(user)))
+	b = append(b, user...)
+	s.buf = encodeKey(b, k)
+	h = s.hash()
+	present, slot = s.lookup(h)
+	return present, h, slot
+}
+
+// hash returns the hash of the key encoded in s.buf.
+func (s *keySet) hash() uint64 {
+	if h := maphash.Bytes(s.seed, s.buf); h != 0 {
+		return h
 	}
-	t := &s.tables[h>>56]
+	return 1 // zero marks an empty slot
+}
+
+// peek loads the slot where a lookup of hash h starts and returns its
+// hash, for nothing but the load: a caller with another lookup to make
+// peeks at both first, so that their cache misses overlap.
+func (s *keySet) peek(h uint64) uint64 {
+	t := &s.tables[h>>s.shift]
 	if len(t.slots) == 0 {
-		return false, h, -1
+		return 0
+	}
+	return t.slots[int(h)&(len(t.slots)-1)].hash
+}
+
+// lookup is has for the key encoded in s.buf, whose hash is h.
+func (s *keySet) lookup(h uint64) (present bool, slot int) {
+	t := &s.tables[h>>s.shift]
+	if len(t.slots) == 0 {
+		return false, -1
 	}
 	mask := len(t.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		switch t.slots[i].hash {
 		case 0:
-			return false, h, i
+			return false, i
 		case h:
 			if bytes.Equal(s.load(t.slots[i].ref), s.buf) {
-				return true, h, i
+				return true, i
 			}
 			// A different key has this hash: only the overflow map
 			// can tell.
 			_, dup := s.extra[string(s.buf)]
-			return dup, h, -1
+			return dup, -1
 		}
 	}
 }
@@ -99,7 +157,7 @@ func (s *keySet) has(k EarningKey) (present bool, h uint64, slot int) {
 // insert adds the key that has just reported absent, with the hash and slot
 // has returned.
 func (s *keySet) insert(h uint64, slot int) {
-	t := &s.tables[h>>56]
+	t := &s.tables[h>>s.shift]
 	if slot < 0 && len(t.slots) > 0 {
 		if s.extra == nil {
 			s.extra = make(map[string]struct{})
@@ -123,7 +181,7 @@ func (s *keySet) insert(h uint64, slot int) {
 // grow doubles t's slots (or makes its first), rehashing what it holds.
 func (t *keyTable) grow() {
 	old := t.slots
-	t.slots = make([]keySlot, max(64, 2*len(old)))
+	t.slots = make([]keySlot, max(16, 2*len(old)))
 	mask := len(t.slots) - 1
 	for _, e := range old {
 		if e.hash == 0 {
@@ -144,7 +202,11 @@ func (s *keySet) store(enc []byte) uint64 {
 	need := binary.MaxVarintLen64 + len(enc)
 	last := len(s.chunks) - 1
 	if last < 0 || cap(s.chunks[last])-len(s.chunks[last]) < need {
-		s.chunks = append(s.chunks, make([]byte, 0, max(keyChunk, need)))
+		size := firstKeyChunk
+		if last >= 0 {
+			size = min(keyChunk, 2*cap(s.chunks[last]))
+		}
+		s.chunks = append(s.chunks, make([]byte, 0, max(size, need)))
 		last++
 	}
 	c := s.chunks[last]

@@ -14,6 +14,12 @@ import (
 // probing again. Like keySet it spreads members over tables that each grow
 // on their own, so no insert rehashes the whole board. It is not safe for
 // concurrent use; memBoard guards it.
+//
+// A slot holds a user ID of up to memberNameLen bytes itself, as bytes, so
+// that the slots hold no pointers: the collector skips the table, tens of
+// megabytes on a board of a million members, instead of scanning it on
+// every cycle. A longer ID is compared with the tree's names (the entry's
+// id indexes them), at the cost of one more load.
 type memberTable struct {
 	seed   maphash.Seed
 	tables [memberTables]memberShard // by the hash's top bits
@@ -30,8 +36,24 @@ type memberShard struct {
 
 type memberSlot struct {
 	hash uint64
-	user carbon.UserID
 	e    entry
+	n    uint8               // the user ID's length, or longName
+	name [memberNameLen]byte // the user ID, when it fits
+}
+
+// memberNameLen is the longest user ID a slot holds itself: the slot is then
+// 48 bytes, as it would be holding a string. longName marks a longer one.
+const (
+	memberNameLen = 15
+	longName      = 255
+)
+
+// is reports whether s is user's slot, given the tree's names.
+func (s *memberSlot) is(user carbon.UserID, names []string) bool {
+	if s.n == longName {
+		return names[s.e.id] == string(user)
+	}
+	return int(s.n) == len(user) && string(s.name[:s.n]) == string(user)
 }
 
 func newMemberTable() memberTable { return memberTable{seed: maphash.MakeSeed()} }
@@ -43,10 +65,24 @@ func (m *memberTable) hash(user carbon.UserID) uint64 {
 	return 1 // zero marks an empty slot
 }
 
-// find returns user's entry, or nil if user is not a member. The pointer is
-// good until the next add.
-func (m *memberTable) find(user carbon.UserID) *entry {
-	h := m.hash(user)
+// find returns user's entry, or nil if user is not a member; names are the
+// tree's. The pointer is good until the next add.
+func (m *memberTable) find(user carbon.UserID, names []string) *entry {
+	return m.findHashed(user, m.hash(user), names)
+}
+
+// peek loads the slot where a lookup of hash h starts and returns its
+// hash, for nothing but the load (see keySet.peek).
+func (m *memberTable) peek(h uint64) uint64 {
+	t := &m.tables[h>>56]
+	if len(t.slots) == 0 {
+		return 0
+	}
+	return t.slots[int(h)&(len(t.slots)-1)].hash
+}
+
+// findHashed is find given user's hash, h.
+func (m *memberTable) findHashed(user carbon.UserID, h uint64, names []string) *entry {
 	t := &m.tables[h>>56]
 	if len(t.slots) == 0 {
 		return nil
@@ -57,13 +93,14 @@ func (m *memberTable) find(user carbon.UserID) *entry {
 		if s.hash == 0 {
 			return nil
 		}
-		if s.hash == h && s.user == user {
+		if s.hash == h && s.is(user, names) {
 			return &s.e
 		}
 	}
 }
 
-// add adds user, who must not be a member, with entry e.
+// add adds user, who must not be a member, with entry e; a user ID longer
+// than memberNameLen must already be the tree's names[e.id].
 func (m *memberTable) add(user carbon.UserID, e entry) {
 	h := m.hash(user)
 	t := &m.tables[h>>56]
@@ -71,7 +108,11 @@ func (m *memberTable) add(user carbon.UserID, e entry) {
 	if (t.used+1)*4 > len(t.slots)*3 {
 		t.grow()
 	}
-	t.put(memberSlot{hash: h, user: user, e: e})
+	s := memberSlot{hash: h, e: e, n: longName}
+	if len(user) <= memberNameLen {
+		s.n = uint8(copy(s.name[:], user))
+	}
+	t.put(s)
 	t.used++
 }
 

@@ -82,8 +82,10 @@ type Neighbourhood struct {
 // concurrent use. It remembers every EarningKey added to each board (about
 // 40 bytes each beyond the IDs' lengths, see keySet) to make Add idempotent.
 type MemBoardStore struct {
-	mu     sync.RWMutex
-	boards map[BoardID]*memBoard
+	// boards maps a BoardID to its *memBoard. A board is added once and
+	// then only read, which is what sync.Map is for: finding one takes no
+	// lock.
+	boards sync.Map
 }
 
 type memBoard struct {
@@ -92,30 +94,23 @@ type memBoard struct {
 	members  memberTable // each member's entry in tree
 	applied  keySet
 	frozenAt time.Time
-	warmed   int // rankTree.warm's results, kept so that its walk is not optimised away
+	peeked   uint64 // what the peeks of Add loaded, kept so that they are not optimised away
 }
 
 // NewMemBoardStore returns an empty MemBoardStore.
-func NewMemBoardStore() *MemBoardStore {
-	return &MemBoardStore{boards: make(map[BoardID]*memBoard)}
-}
+func NewMemBoardStore() *MemBoardStore { return &MemBoardStore{} }
 
 // board returns the board with id, creating it if create is set; otherwise it
 // returns nil for a board never written.
 func (s *MemBoardStore) board(id BoardID, create bool) *memBoard {
-	s.mu.RLock()
-	b := s.boards[id]
-	s.mu.RUnlock()
-	if b != nil || !create {
-		return b
+	if b, ok := s.boards.Load(id); ok {
+		return b.(*memBoard)
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if b = s.boards[id]; b == nil {
-		b = &memBoard{members: newMemberTable(), applied: newKeySet()}
-		s.boards[id] = b
+	if !create {
+		return nil
 	}
-	return b
+	b, _ := s.boards.LoadOrStore(id, &memBoard{members: newMemberTable(), applied: newKeySet()})
+	return b.(*memBoard)
 }
 
 // Add implements BoardStore.
@@ -135,12 +130,17 @@ func (s *MemBoardStore) Add(ctx context.Context, board BoardID, user carbon.User
 	if !b.frozenAt.IsZero() {
 		return false, newErr("MemBoardStore.Add", ErrBoardFrozen, fmt.Sprintf("board %q frozen at %s", board, b.frozenAt.Format(time.RFC3339)))
 	}
-	dup, kh, slot := b.applied.has(key)
+	// The key's slot and the member's are two cache misses on a large
+	// board: load both before waiting for either.
+	b.applied.encode(key)
+	kh, mh := b.applied.hash(), b.members.hash(user)
+	b.peeked += b.applied.peek(kh) + b.members.peek(mh)
+	dup, slot := b.applied.lookup(kh)
 	if dup {
 		return false, nil
 	}
 	var old entry
-	cur := b.members.find(user)
+	cur := b.members.findHashed(user, mh, b.tree.names)
 	member := cur != nil
 	if member {
 		old = *cur
@@ -152,19 +152,15 @@ func (s *MemBoardStore) Add(ctx context.Context, board BoardID, user carbon.User
 	next := entry{score: int64(score), at: at.UnixNano(), id: old.id}
 	if member {
 		next.at = max(old.at, next.at)
-		b.warmed += b.tree.warm(&old, &next)
-		b.tree.remove(old)
+		b.tree.move(&old, &next)
+		*cur = next
 	} else {
 		if len(b.tree.names) == math.MaxUint32 {
 			return false, newErr("MemBoardStore.Add", ErrOverflow, fmt.Sprintf("board %q has %d members, the most it can hold", board, len(b.tree.names)))
 		}
 		next.id = uint32(len(b.tree.names))
 		b.tree.names = append(b.tree.names, string(user))
-	}
-	b.tree.insert(next)
-	if member {
-		*cur = next
-	} else {
+		b.tree.insert(next)
 		b.members.add(user, next)
 	}
 	b.applied.insert(kh, slot)
@@ -205,7 +201,7 @@ func (s *MemBoardStore) Around(ctx context.Context, board BoardID, user carbon.U
 	}
 	b.mu.RLock()
 	defer b.mu.RUnlock()
-	ep := b.members.find(user)
+	ep := b.members.find(user, b.tree.names)
 	if ep == nil {
 		return Neighbourhood{}, notMember()
 	}

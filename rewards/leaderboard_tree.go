@@ -13,17 +13,23 @@ import "math"
 // about four levels deep and its top two levels stay in cache; a node is one
 // allocation with its keys stored column by column, so that a search scans
 // the scores alone (8 adjacent cache lines, see find) and counting positions
-// reads the child sizes without visiting the children.
+// reads the child sizes without visiting the children. Leaves, nearly all
+// the nodes, have no child arrays at all (see rankNode), which keeps a
+// large board's leaves in about half the memory and so more of them in
+// cache.
 //
 // Entries name their users by a number (an index in names) rather than by
-// the ID itself, so that the tree holds no pointers but its nodes' children:
+// the ID itself, so that the tree holds no pointers but its nodes' children
+// (and each internal node's pointer to its own child arrays):
 // the collector has almost nothing to scan in it, and moving entries needs
 // no write barriers. Entries are unique (a user appears once). A rankTree is
 // not safe for concurrent use; memBoard guards it.
 type rankTree struct {
-	root  *rankNode
-	size  int
-	names []string // user IDs by entry.id; the caller appends to it
+	root    *rankNode
+	size    int
+	height  int      // levels of nodes: 1 for a root that is a leaf
+	names   []string // user IDs by entry.id; the caller appends to it
+	touched int64    // what move's touch loaded, kept so that the loads are not optimised away
 }
 
 // entry is one member's position: ordered by score descending, then by the
@@ -57,15 +63,38 @@ const (
 )
 
 // rankNode is a node of a rankTree. An internal node with n entries has n+1
-// children; a leaf has none (and leaves its child arrays unused).
+// children, in its innerPart; a leaf has none, and no innerPart (nil): a
+// leaf is 1.3 KB where it would be 2.3 KB with child arrays. newNode
+// allocates an internal node together with its innerPart, in one block.
 type rankNode struct {
-	n        int
-	leaf     bool
-	scores   [maxEntries]int64
-	ats      [maxEntries]int64
-	ids      [maxEntries]uint32
+	n          int
+	leaf       bool
+	*innerPart // nil for a leaf
+	scores     [maxEntries]int64
+	ats        [maxEntries]int64
+	ids        [maxEntries]uint32
+}
+
+// innerPart is what an internal node has beyond a leaf.
+type innerPart struct {
 	sizes    [maxEntries + 1]int // sizes[i] is the number of entries under children[i]
 	children [maxEntries + 1]*rankNode
+}
+
+// innerNode is the allocation of an internal node.
+type innerNode struct {
+	rankNode
+	innerPart
+}
+
+// newNode returns an empty leaf, or an empty internal node.
+func newNode(leaf bool) *rankNode {
+	if leaf {
+		return &rankNode{leaf: true}
+	}
+	x := &innerNode{}
+	x.rankNode.innerPart = &x.innerPart
+	return &x.rankNode
 }
 
 // Len returns the number of entries.
@@ -75,14 +104,17 @@ func (t *rankTree) Len() int { return t.size }
 func (t *rankTree) insert(e entry) {
 	t.size++
 	if t.root == nil {
-		t.root = &rankNode{leaf: true}
+		t.root = newNode(true)
 		t.root.insertEntry(0, e)
+		t.height = 1
 		return
 	}
 	if t.root.n >= maxEntries {
 		old := t.root
 		mid, right, rightSize := old.split(maxEntries / 2)
-		t.root = &rankNode{n: 1}
+		t.root = newNode(false)
+		t.root.n = 1
+		t.height++
 		t.root.set(0, mid)
 		t.root.children[0], t.root.sizes[0] = old, t.size-1-1-rightSize
 		t.root.children[1], t.root.sizes[1] = right, rightSize
@@ -103,6 +135,7 @@ func (t *rankTree) remove(e entry) {
 		} else {
 			t.root = t.root.children[0]
 		}
+		t.height--
 	}
 }
 
@@ -294,7 +327,8 @@ func (n *rankNode) size() int {
 // returns entry i, the new node and its size; n keeps the entries before i.
 func (n *rankNode) split(i int) (entry, *rankNode, int) {
 	mid := n.get(i)
-	right := &rankNode{leaf: n.leaf, n: n.n - i - 1}
+	right := newNode(n.leaf)
+	right.n = n.n - i - 1
 	copy(right.scores[:], n.scores[i+1:n.n])
 	copy(right.ats[:], n.ats[i+1:n.n])
 	copy(right.ids[:], n.ids[i+1:n.n])
@@ -444,21 +478,76 @@ func (n *rankNode) ascend(skip *int, fn func(entry) bool) bool {
 	return true
 }
 
-// warm walks the paths to a and to b side by side, without changing
-// anything, and returns a count only so that the walk is not optimised
-// away. A move (remove a, insert b) descends to two leaves one after the
-// other, and on a large board each leaf is a cache miss; walking both paths
-// in one loop lets the processor wait for the two misses at once, so that
-// the remove and the insert that follow find their nodes in cache.
-func (t *rankTree) warm(a, b *entry) int {
-	na, nb, sum := t.root, t.root, 0
-	for na != nil && nb != nil {
-		i, j := na.find(a, t.names), nb.find(b, t.names)
-		sum += i + j
-		if na.leaf || nb.leaf {
+// maxDepth bounds the depth move records. A tree of minimum fanout
+// minEntries+1 is at most 9 levels deep for 2^32 entries, the most a board
+// holds.
+const maxDepth = 16
+
+// move replaces entry old, which must be present, with next, which must not
+// be: a member's move to a new score. It is remove and insert in one.
+//
+// A move descends to two leaves, and on a large board each is a string of
+// cache misses: it walks both paths in one loop, loading every line of both
+// leaves before searching either (touch), so that the processor waits for
+// all those misses at once, and records the paths. When neither leaf
+// would underflow or overflow and old is in a leaf, as on all but a few
+// moves, it then changes the two leaves and the counts along the recorded
+// paths, without descending again; otherwise it removes and inserts from
+// the root, over nodes the walk has brought into cache.
+func (t *rankTree) move(old, next *entry) {
+	var pathA, pathB [maxDepth]*rankNode
+	var idxA, idxB [maxDepth]int
+	na, nb, names := t.root, t.root, t.names
+	d := 0
+	for ; ; d++ {
+		if d >= t.height-1 {
+			// The leaves: the levels above, a few nodes per leaf's
+			// worth, stay in cache or near it.
+			t.touched += na.touch() + nb.touch()
+		}
+		i, j := na.find(old, names), nb.find(next, names)
+		pathA[d], idxA[d], pathB[d], idxB[d] = na, i, nb, j
+		if na.leaf || nb.leaf || d+1 == maxDepth {
 			break
+		}
+		if i < na.n && na.equal(i, old) {
+			break // old is in an internal node: no fast path
 		}
 		na, nb = na.children[i], nb.children[j]
 	}
-	return sum
+	la, lb, i, j := pathA[d], pathB[d], idxA[d], idxB[d]
+	switch {
+	case la.leaf && la == lb:
+		// One leaf: the paths are the same, so are the counts above.
+		if j > i {
+			j-- // next's place once old is out
+		}
+		la.removeEntry(i)
+		la.insertEntry(j, *next)
+	case la.leaf && lb.leaf && la.n > minEntries && lb.n < maxEntries:
+		la.removeEntry(i)
+		lb.insertEntry(j, *next)
+		for k := range d {
+			pathA[k].sizes[idxA[k]]--
+			pathB[k].sizes[idxB[k]]++
+		}
+	default:
+		t.remove(*old)
+		t.insert(*next)
+	}
+}
+
+// touch loads a word of every cache line of n's keys and returns their sum,
+// for nothing but the loads: the searches and shifts that follow then find
+// the lines in cache, or on their way. A search alone would wait for one
+// line after another, a shift's lines only after the search.
+func (n *rankNode) touch() int64 {
+	var x int64
+	for i := 0; i < maxEntries; i += 8 { // 8 int64s to a 64-byte line
+		x += n.scores[i] + n.ats[i]
+	}
+	for i := 0; i < maxEntries; i += 16 {
+		x += int64(n.ids[i])
+	}
+	return x
 }

@@ -13,6 +13,7 @@ import (
 // same random inserts and removals, checking every query against the slice
 // and the subtree counts against a recount.
 func TestRankTreeAgainstSortedSlice(t *testing.T) {
+	t.Parallel() // CPU-bound under the race detector: run beside the rest
 	for _, tc := range []struct {
 		name       string
 		ops, users int

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 	"time"
 
@@ -190,6 +191,33 @@ func (p *EarnPolicy) campaign(a *carbon.Activity) *Campaign {
 // within int64 for any reduction a methodology can produce (at most the
 // int64 milligrams the ledger holds).
 func (p *EarnPolicy) points(er carbon.Mass, m decimal.Decimal) (base, multiplied carbon.Points, err error) {
+	if mg, ok := wholeMg(er); ok {
+		return p.pointsMg(mg, er, m)
+	}
+	return p.pointsDec(er, m)
+}
+
+// pointsMg is points for er, which is mg milligrams. It computes in
+// integers where they hold the exact result, as they do for any usual rate,
+// multiplier and reduction, and otherwise with decimals.
+func (p *EarnPolicy) pointsMg(mg int64, er carbon.Mass, m decimal.Decimal) (base, multiplied carbon.Points, err error) {
+	// base = trunc(mg/1000 × rc×10^re), multiplied = trunc(base × mc×10^me):
+	// an integer product and a power of ten, truncated toward zero as
+	// dec.TowardZero rounds.
+	if rc, re, ok := smallDecimal(p.PointsPerGram); ok {
+		if b, ok := mulScaleTrunc(mg, rc, int64(re)-3); ok {
+			if mc, me, ok := smallDecimal(m); ok {
+				if v, ok := mulScaleTrunc(b, mc, int64(me)); ok {
+					return carbon.Points(b), carbon.Points(v), nil
+				}
+			}
+		}
+	}
+	return p.pointsDec(er, m)
+}
+
+// pointsDec is points in decimal arithmetic.
+func (p *EarnPolicy) pointsDec(er carbon.Mass, m decimal.Decimal) (base, multiplied carbon.Points, err error) {
 	b, ok := dec.Int64(er.Grams().Mul(p.PointsPerGram), dec.TowardZero)
 	if !ok {
 		return 0, 0, fmt.Errorf("%s at %s points per gram does not fit in int64 points", er, p.PointsPerGram)
@@ -202,7 +230,14 @@ func (p *EarnPolicy) points(er carbon.Mass, m decimal.Decimal) (base, multiplied
 }
 
 // policySet is a programme's policy versions, sorted by ValidFrom.
-type policySet []EarnPolicy
+type policySet []policyVersion
+
+// policyVersion is a published policy and its Ref, which every receipt
+// names.
+type policyVersion struct {
+	EarnPolicy
+	ref string
+}
 
 func newPolicySet(ps []EarnPolicy) (policySet, error) {
 	out := make(policySet, 0, len(ps))
@@ -221,9 +256,9 @@ func newPolicySet(ps []EarnPolicy) (policySet, error) {
 			return nil, &ValidationError{Kind: ErrInvalidPolicy, Problems: []Problem{{Path: fmt.Sprintf("$[%d]", i), Msg: fmt.Sprintf("policy %s listed twice", p.Ref())}}}
 		}
 		refs[p.Ref()] = true
-		out = append(out, p.clone())
+		out = append(out, policyVersion{EarnPolicy: p.clone(), ref: p.Ref()})
 	}
-	slices.SortStableFunc(out, func(a, b EarnPolicy) int { return a.ValidFrom.Compare(b.ValidFrom) })
+	slices.SortStableFunc(out, func(a, b policyVersion) int { return a.ValidFrom.Compare(b.ValidFrom) })
 	for i := 1; i < len(out); i++ {
 		if out[i].ValidFrom.Equal(out[i-1].ValidFrom) {
 			return nil, &ValidationError{Kind: ErrInvalidPolicy, Problems: []Problem{{Path: "$", Msg: fmt.Sprintf(
@@ -234,13 +269,10 @@ func newPolicySet(ps []EarnPolicy) (policySet, error) {
 }
 
 // at returns the policy in force at t, or nil.
-func (s policySet) at(t time.Time) *EarnPolicy {
-	i, _ := slices.BinarySearchFunc(s, t, func(p EarnPolicy, t time.Time) int {
-		if p.ValidFrom.After(t) {
-			return 1
-		}
-		return -1
-	})
+func (s policySet) at(t time.Time) *policyVersion {
+	// The first version that takes effect after t; the one before it is in
+	// force.
+	i := sort.Search(len(s), func(i int) bool { return s[i].ValidFrom.After(t) })
 	if i == 0 {
 		return nil
 	}

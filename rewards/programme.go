@@ -100,6 +100,11 @@ type Programme struct {
 	mu       sync.Mutex                                    // serialises RegisterPartner
 	partners atomic.Pointer[map[carbon.PartnerID]*partner] // copy on write
 
+	// methodologyRefs holds the "ID@version" of the methodologies seen,
+	// so that each receipt shares one string rather than building its
+	// own: copy on write, few and never removed.
+	methodologyRefs atomic.Pointer[[]methodologyRef]
+
 	// stripes serialise the calls of this process on one idempotency
 	// subject (a partner's activity, a redemption key), so that a replay
 	// waits for the original to finish instead of racing it.
@@ -107,11 +112,44 @@ type Programme struct {
 	stripes [256]sync.Mutex
 }
 
+// methodologyRef is a methodology's "ID@version".
+type methodologyRef struct{ id, version, ref string }
+
+// maxMethodologyRefs bounds methodologyRefs; past it, refs are built afresh.
+const maxMethodologyRefs = 64
+
+// methodologyRef returns res.Ref(), from methodologyRefs when it is there.
+func (p *Programme) methodologyRef(res *methodology.Result) string {
+	var refs []methodologyRef
+	rp := p.methodologyRefs.Load()
+	if rp != nil {
+		refs = *rp
+	}
+	for i := range refs {
+		if refs[i].id == res.MethodologyID && refs[i].version == res.Version {
+			return refs[i].ref
+		}
+	}
+	ref := res.Ref()
+	if len(refs) < maxMethodologyRefs {
+		// A concurrent writer may win, and this one's ref waits for the
+		// next call: the cache only saves allocations.
+		next := append(refs[:len(refs):len(refs)], methodologyRef{id: res.MethodologyID, version: res.Version, ref: ref})
+		p.methodologyRefs.CompareAndSwap(rp, &next)
+	}
+	return ref
+}
+
 // partner is a registered partner. ready is set once its issuance account
 // is known to be open in the ledger.
 type partner struct {
-	id    carbon.PartnerID
-	ready atomic.Bool
+	id       carbon.PartnerID
+	issuance ledger.AccountID // ledger.IssuanceAccount(id)
+	ready    atomic.Bool
+}
+
+func newPartner(id carbon.PartnerID) *partner {
+	return &partner{id: id, issuance: ledger.IssuanceAccount(id)}
 }
 
 // NewProgramme returns a Programme over the methodology registry reg and
@@ -182,7 +220,7 @@ func NewProgramme(reg *methodology.Registry, l *ledger.Ledger, opts *ProgrammeOp
 		if err := id.Validate(); err != nil {
 			return nil, &Error{Op: op, Kind: ErrInvalidArgument, Detail: "partner", Err: err}
 		}
-		m[id] = &partner{id: id}
+		m[id] = newPartner(id)
 	}
 	p.partners.Store(&m)
 	return p, nil
@@ -202,7 +240,7 @@ func (p *Programme) RegisterPartner(ctx context.Context, id carbon.PartnerID) er
 	if err := id.Validate(); err != nil {
 		return &Error{Op: op, Kind: ErrInvalidArgument, Detail: "partner", Err: err}
 	}
-	pt := &partner{id: id}
+	pt := newPartner(id)
 	if err := p.openIssuance(ctx, op, pt); err != nil {
 		return err
 	}
@@ -237,8 +275,16 @@ func (p *Programme) partner(ctx context.Context, op string, id carbon.PartnerID)
 	return pt, nil
 }
 
+// issuanceAccount returns the issuance account of partner id.
+func (p *Programme) issuanceAccount(id carbon.PartnerID) ledger.AccountID {
+	if pt := (*p.partners.Load())[id]; pt != nil {
+		return pt.issuance
+	}
+	return ledger.IssuanceAccount(id)
+}
+
 func (p *Programme) openIssuance(ctx context.Context, op string, pt *partner) error {
-	acct := ledger.IssuanceAccount(pt.id)
+	acct := pt.issuance
 	if _, err := p.ledger.OpenAccount(ctx, acct, ledger.DefaultPolicy(ledger.KindIssuance)); err != nil {
 		return &Error{Op: op, Kind: ErrLedger, Detail: "opening " + string(acct), Err: err}
 	}
@@ -248,7 +294,12 @@ func (p *Programme) openIssuance(ctx context.Context, op string, pt *partner) er
 
 // linked checks that user u has an open child account for partner pt.
 func (p *Programme) linked(ctx context.Context, op string, u carbon.UserID, pt carbon.PartnerID) error {
-	a, err := p.ledger.Account(ctx, ledger.PartnerAccount(u, pt))
+	return p.linkedAccount(ctx, op, ledger.PartnerAccount(u, pt), u, pt)
+}
+
+// linkedAccount is linked given the child account, acct.
+func (p *Programme) linkedAccount(ctx context.Context, op string, acct ledger.AccountID, u carbon.UserID, pt carbon.PartnerID) error {
+	a, err := p.ledger.Account(ctx, acct)
 	switch {
 	case errors.Is(err, ledger.ErrUnknownAccount):
 		return &Error{Op: op, Kind: ErrNotLinked, Detail: fmt.Sprintf("user %q has no account for partner %q", u, pt), Err: err}
@@ -260,9 +311,14 @@ func (p *Programme) linked(ctx context.Context, op string, u carbon.UserID, pt c
 	return nil
 }
 
-// stripe returns the lock serialising this process's calls on subject.
-func (p *Programme) stripe(subject string) *sync.Mutex {
-	return &p.stripes[maphash.String(p.seed, subject)%uint64(len(p.stripes))]
+// stripe returns the lock serialising this process's calls on the subject
+// that parts name together ("earn", partner, activity ID).
+func (p *Programme) stripe(parts ...string) *sync.Mutex {
+	var h uint64
+	for _, s := range parts {
+		h = 31*h + maphash.String(p.seed, s)
+	}
+	return &p.stripes[h%uint64(len(p.stripes))]
 }
 
 // ledgerErr wraps a ledger error for op: the ledger's refusals become

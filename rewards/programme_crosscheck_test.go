@@ -150,14 +150,24 @@ func TestProgrammeCrossCheck(t *testing.T) {
 	require.Greater(t, len(w.truth), actions/2)
 	clock.Set(time.Date(2026, 6, 1, 0, 0, 0, 0, shanghai)) // every board has closed
 
+	// The checks only read, from stores safe for concurrent use: they run
+	// side by side.
 	t.Run("Boards", func(t *testing.T) {
+		t.Parallel()
 		for _, b := range crossBoards(t) {
 			t.Run(string(b.ID), func(t *testing.T) { checkBoard(t, boards, b, w.truth) })
 		}
 	})
-	t.Run("Badges", func(t *testing.T) { checkBadges(t, badges, defs, w) })
-	t.Run("Footprints", func(t *testing.T) { checkFootprints(t, feet, w) })
+	t.Run("Badges", func(t *testing.T) {
+		t.Parallel()
+		checkBadges(t, badges, defs, w)
+	})
+	t.Run("Footprints", func(t *testing.T) {
+		t.Parallel()
+		checkFootprints(t, feet, w)
+	})
 	t.Run("Ledger", func(t *testing.T) {
+		t.Parallel()
 		n, err := l.VerifyChain(ctx)
 		require.NoError(t, err)
 		require.Equal(t, after, n)

@@ -220,7 +220,7 @@ func (p *Programme) Redeem(ctx context.Context, req RedeemRequest) (Redemption, 
 	if err := errors.Join(carbon.ValidateID("key", req.Key), req.User.Validate(), carbon.ValidateID("reward", req.RewardID)); err != nil {
 		return Redemption{}, &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
 	}
-	mu := p.stripe("redeem\x00" + req.Key)
+	mu := p.stripe("redeem", req.Key)
 	mu.Lock()
 	defer mu.Unlock()
 	if old, found, err := p.redemptions.Redemption(ctx, req.Key); err != nil {
@@ -405,7 +405,7 @@ func (p *Programme) resolvable(ctx context.Context, op, id string) (Redemption, 
 	if err := carbon.ValidateID("redemption", id); err != nil {
 		return Redemption{}, nil, &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
 	}
-	mu := p.stripe("redeem\x00" + id)
+	mu := p.stripe("redeem", id)
 	mu.Lock()
 	rd, found, err := p.redemptions.Redemption(ctx, id)
 	switch {
