@@ -13,7 +13,7 @@ import "hash/maphash"
 // A keyIndex is not safe for concurrent use; the Store guards it with idx.
 type keyIndex struct {
 	seed  maphash.Seed
-	slots map[uint64]uint32 // hash → 1 + index into refs
+	slots map[uint64]uint32 // hash → 1 + index into refs (a store never holds 2³² keys: at ~640 bytes an entry that is terabytes)
 	spill map[string]uint32 // strings whose hash another string has
 	refs  pages[keyRef]
 	text  arena
