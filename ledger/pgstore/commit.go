@@ -319,31 +319,15 @@ func (b *batch) commit(txns []*txn) {
 	}
 	ws.queue(&pb, b.locked)
 	pb.Queue("COMMIT")
-	br := b.conn.SendBatch(b.ctx, &pb)
-	b.begun = true
-	var ord int64
-	server := false
-	err = func() error {
-		if begin {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
-		if multi {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-		}
-		var err error
-		if ord, server, err = ws.read(br, b.locked); err != nil {
-			return err
-		}
-		_, err = br.Exec()
-		return err
-	}()
-	if cerr := br.Close(); err == nil && cerr != nil {
-		err = cerr
+	lead := 0
+	if begin {
+		lead++
 	}
+	if multi {
+		lead++
+	}
+	ord, server, err := b.send(&pb, lead, ws)
+	b.begun = true
 	switch {
 	case err == nil:
 		b.committed(txns, ord)
@@ -405,23 +389,7 @@ func (b *batch) apart(txns []*txn, toSavepoint bool) {
 		pb.Queue("SAVEPOINT member")
 		ws.queue(&pb, b.locked)
 		pb.Queue("RELEASE SAVEPOINT member")
-		br := b.conn.SendBatch(b.ctx, &pb)
-		var ord int64
-		server := false
-		err = func() error {
-			if _, err := br.Exec(); err != nil {
-				return err
-			}
-			var err error
-			if ord, server, err = ws.read(br, b.locked); err != nil {
-				return err
-			}
-			_, err = br.Exec()
-			return err
-		}()
-		if cerr := br.Close(); err == nil && cerr != nil {
-			err = cerr
-		}
+		ord, server, err := b.send(&pb, 1, ws)
 		switch {
 		case err == nil:
 			maxOrd = max(maxOrd, ord)
@@ -535,4 +503,29 @@ func sumLotAdds(as []lotAdd) []lotAdd {
 func add64(a, b int64) (int64, bool) {
 	s := a + b
 	return s, (a >= 0) != (b >= 0) || (s >= 0) == (a >= 0)
+}
+
+// send sends pb: lead statements (BEGIN, SAVEPOINT) whose results are
+// skipped, ws's writes, then one statement (COMMIT, RELEASE SAVEPOINT). It
+// returns what ws.read does, the first error, and whether that error came
+// from the server.
+func (b *batch) send(pb *pgx.Batch, lead int, ws *writeSet) (ord int64, server bool, err error) {
+	br := b.conn.SendBatch(b.ctx, pb)
+	err = func() error {
+		for range lead {
+			if _, err := br.Exec(); err != nil {
+				return err
+			}
+		}
+		var err error
+		if ord, server, err = ws.read(br, b.locked); err != nil {
+			return err
+		}
+		_, err = br.Exec()
+		return err
+	}()
+	if cerr := br.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	return ord, server, err
 }
