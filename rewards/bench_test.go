@@ -134,21 +134,10 @@ func BenchmarkBadgesApply(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	es := benchEarnings(200_000)
-	ctx := context.Background()
-	b.ReportAllocs()
-	cpu, ops := cputime.Process(), 0
-	i := 0
-	for b.Loop() {
-		ops++
-		e := es[i%len(es)]
-		e.ActivityID = "b" + strconv.Itoa(i)
-		if _, err := badges.Apply(ctx, e); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	reportCPU(b, cpu, ops)
+	benchApply(b, func(ctx context.Context, e rewards.Earning) error {
+		_, err := badges.Apply(ctx, e)
+		return err
+	})
 }
 
 // BenchmarkBoardsApply applies one earning to three boards (national,
@@ -164,23 +153,12 @@ func BenchmarkBoardsApply(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	es := benchEarnings(200_000)
-	ctx := context.Background()
-	b.ReportAllocs()
-	cpu, ops := cputime.Process(), 0
-	i := 0
-	for b.Loop() {
-		ops++
-		e := es[i%len(es)]
-		e.ActivityID = "b" + strconv.Itoa(i)
+	benchApply(b, func(ctx context.Context, e rewards.Earning) error {
 		e.CreditedAt = workloadFrom.Add(time.Hour)
 		e.Points++ // a zero-point earning touches no board
-		if _, err := boards.Apply(ctx, e); err != nil {
-			b.Fatal(err)
-		}
-		i++
-	}
-	reportCPU(b, cpu, ops)
+		_, err := boards.Apply(ctx, e)
+		return err
+	})
 }
 
 // BenchmarkFootprintsApply applies one earning to a user's footprint.
@@ -189,19 +167,26 @@ func BenchmarkFootprintsApply(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	benchApply(b, func(ctx context.Context, e rewards.Earning) error {
+		_, err := feet.Apply(ctx, e)
+		return err
+	})
+}
+
+// benchApply calls apply with one of 200,000 earnings, each time under a
+// new activity ID, and reports the CPU time per call.
+func benchApply(b *testing.B, apply func(context.Context, rewards.Earning) error) {
 	es := benchEarnings(200_000)
 	ctx := context.Background()
 	b.ReportAllocs()
-	cpu, ops := cputime.Process(), 0
-	i := 0
+	cpu, n := cputime.Process(), 0
 	for b.Loop() {
-		ops++
-		e := es[i%len(es)]
-		e.ActivityID = "b" + strconv.Itoa(i)
-		if _, err := feet.Apply(ctx, e); err != nil {
+		e := es[n%len(es)]
+		e.ActivityID = "b" + strconv.Itoa(n)
+		if err := apply(ctx, e); err != nil {
 			b.Fatal(err)
 		}
-		i++
+		n++
 	}
-	reportCPU(b, cpu, ops)
+	reportCPU(b, cpu, n)
 }
