@@ -1,43 +1,48 @@
 package memstore
 
 import (
+	"context"
 	"hash/maphash"
+	"math/rand/v2"
+	"slices"
 	"strconv"
 	"testing"
+
+	"github.com/carbonkit/carbonkit/internal/offheap"
+	"github.com/carbonkit/carbonkit/ledger"
 )
 
-// TestKeyIndexCollision checks the keyIndex when two strings share a hash:
-// the second goes to spill, and each maps to its own Seq. A collision of
-// 64-bit hashes cannot be found on demand, so the test makes one by
-// pointing the second string's slot at the first's text.
+// TestKeyIndexCollision checks the keyIndex when two keys share a hash:
+// each maps to its own Seq. A collision of 64-bit hashes cannot be found on
+// demand, so the test gives both keys one hash.
 func TestKeyIndexCollision(t *testing.T) {
-	x := newKeyIndex()
-	x.put("a", 1)
-	x.slots[maphash.String(x.seed, "b")] = x.slots[maphash.String(x.seed, "a")]
-	if _, ok := x.get("b"); ok {
-		t.Fatal(`"b" found before it was put, through "a"'s slot`)
+	x := newKeyIndex(offheap.New(), maphash.MakeSeed())
+	const h = 42
+	x.putHashed(h, "a", 1)
+	if _, ok := x.getHashed(h, "b"); ok {
+		t.Fatal(`"b" found before it was put, through "a"'s hash`)
 	}
-	x.put("b", 2)
-	if len(x.spill) != 1 {
-		t.Fatalf("spill holds %d strings, want 1", len(x.spill))
-	}
+	x.putHashed(h, "b", 2)
 	for s, want := range map[string]uint64{"a": 1, "b": 2} {
-		if seq, ok := x.get(s); !ok || seq != want {
+		if seq, ok := x.getHashed(h, s); !ok || seq != want {
 			t.Errorf("get(%q) = %d, %v; want %d, true", s, seq, ok, want)
 		}
 	}
-	if seq, ok := x.get("c"); ok {
+	if seq, ok := x.getHashed(h, "c"); ok {
 		t.Errorf(`get("c") = %d, true; want not found`, seq)
 	}
 }
 
-// TestKeyIndexMany puts strings across several arena chunks and pages and
-// reads each back.
+// TestKeyIndexMany puts keys across several arena chunks, past the
+// allocator's heap budget, and reads each back.
 func TestKeyIndexMany(t *testing.T) {
-	x := newKeyIndex()
-	long := string(make([]byte, chunkSize+1)) // a string larger than a chunk
+	x := newKeyIndex(offheap.New(), maphash.MakeSeed())
+	long := string(make([]byte, chunkSize+1)) // a key larger than a chunk
 	x.put(long, 1)
-	const n = 3*pageSize + 7
+	n := 3*offheap.HeapBytes/16 + 7
+	if testing.Short() {
+		n = 3*pageSize + 7
+	}
 	for i := range n {
 		x.put("key-"+strconv.Itoa(i), uint64(i+2))
 	}
@@ -50,9 +55,204 @@ func TestKeyIndexMany(t *testing.T) {
 		}
 	}
 	if _, ok := x.get("key-" + strconv.Itoa(n)); ok {
-		t.Error("a string never put was found")
+		t.Error("a key never put was found")
 	}
-	if len(x.text.chunks) < 2 {
-		t.Errorf("arena has %d chunks, want at least 2", len(x.text.chunks))
+	if len(x.recs.chunks) < 2 {
+		t.Errorf("arena has %d chunks, want at least 2", len(x.recs.chunks))
+	}
+}
+
+// TestHashIndex checks the hashIndex against a map through growth, splits
+// and directory doublings, with hashes that repeat (several values under
+// one hash, a hundred under the hash 0) and hashes whose top bits agree
+// (tables that split several times over one directory slot).
+func TestHashIndex(t *testing.T) {
+	x := newHashIndex(offheap.New())
+	want := make(map[uint64][]uint64)
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 300_000
+	if testing.Short() {
+		n = 50_000
+	}
+	for v := range uint64(n) {
+		var h uint64
+		switch v % 10 {
+		case 0: // a hash put before
+			for k := range want {
+				h = k
+				break
+			}
+		case 1: // the top 20 bits fixed
+			h = 0xABCDE<<44 | r.Uint64()>>20
+		case 2:
+			if v < 100 {
+				h = 0 // stored as 1
+			} else {
+				h = r.Uint64()
+			}
+		default:
+			h = r.Uint64()
+		}
+		x.insert(h, v)
+		want[norm(h)] = append(want[norm(h)], v)
+	}
+	if x.len() != n {
+		t.Fatalf("len = %d, want %d", x.len(), n)
+	}
+	if x.depth() < 3 || len(x.tabs) < 8 {
+		t.Fatalf("%d values in %d tables, directory depth %d: the test did not split", n, len(x.tabs), x.depth())
+	}
+	for h, vs := range want {
+		for _, v := range vs {
+			if got, ok := x.find(h, func(c uint64) bool { return c == v }); !ok || got != v {
+				t.Fatalf("find(%#x, %d) = %d, %v", h, v, got, ok)
+			}
+		}
+		seen := 0
+		x.find(h, func(uint64) bool { seen++; return false })
+		if seen != len(vs) {
+			t.Fatalf("hash %#x holds %d values, want %d", h, seen, len(vs))
+		}
+	}
+	for range 1000 {
+		h := r.Uint64()
+		if _, ok := want[norm(h)]; ok {
+			continue
+		}
+		if v, ok := x.find(h, func(uint64) bool { return true }); ok {
+			t.Fatalf("find(%#x) = %d for a hash never put", h, v)
+		}
+	}
+	// Every hash is in the table its directory slot names.
+	for ti := range x.tabs {
+		for _, s := range x.tabs[ti].slots {
+			if s.h != 0 && x.dir[s.h>>x.shift] != uint32(ti) {
+				t.Fatalf("hash %#x is in table %d, which directory slot %d does not name", s.h, ti, s.h>>x.shift)
+			}
+		}
+	}
+}
+
+// TestBinaryID holds binaryID to the ledger's binary form.
+func TestBinaryID(t *testing.T) {
+	for _, id := range []ledger.EntryID{"", "e1", ledger.EntryID(make([]byte, 300))} {
+		e := &ledger.Entry{ID: id, Key: "k", Kind: ledger.KindTransfer, Seq: 7}
+		b, err := e.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := binaryID(b); string(got) != string(id) {
+			t.Errorf("binaryID = %q, want %q", got, id)
+		}
+		if got := binaryID(b[:len(ledger.Hash{})+12]); got != nil {
+			t.Errorf("binaryID of a truncated form = %q, want nil", got)
+		}
+	}
+}
+
+// TestEntryAndKeyLookups reads entries back by ID and by key from a store
+// past its allocator's heap budget, and misses IDs and keys it never held.
+func TestEntryAndKeyLookups(t *testing.T) {
+	ctx := context.Background()
+	s := New()
+	l, err := ledger.New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.OpenUser(ctx, "u"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.LinkPartner(ctx, "u", "p"); err != nil {
+		t.Fatal(err)
+	}
+	n := 3*pageSize + 5 // the issuance account's history takes more than one page
+	ids := make([]ledger.EntryID, n)
+	for i := range n {
+		e, err := l.Post(ctx, ledger.PostRequest{Key: "k" + strconv.Itoa(i), Postings: []ledger.Posting{
+			{Account: ledger.IssuanceAccount("p"), Asset: ledger.Points, Amount: -1},
+			{Account: ledger.PartnerAccount("u", "p"), Asset: ledger.Points, Amount: 1},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = e.ID
+	}
+	err = s.View(ctx, func(tx ledger.ReadTx) error {
+		for i, id := range ids {
+			e, err := tx.Entry(ctx, id)
+			if err != nil || e.ID != id || e.Key != "k"+strconv.Itoa(i) {
+				t.Fatalf("Entry(%q) = %v, %v", id, e, err)
+			}
+			got, err := tx.Key(ctx, "k:k"+strconv.Itoa(i))
+			if err != nil || got != id {
+				t.Fatalf("Key(k%d) = %q, %v; want %q", i, got, err, id)
+			}
+		}
+		if _, err := tx.Entry(ctx, "never"); err == nil {
+			t.Fatal("Entry of an unknown ID: no error")
+		}
+		if _, err := tx.Key(ctx, "k:never"); err == nil {
+			t.Fatal("Key of an unknown key: no error")
+		}
+		// The issuance account's history spans several pages.
+		var got []ledger.EntryID
+		for cursor := ""; ; {
+			es, next, err := tx.History(ctx, ledger.IssuanceAccount("p"), cursor, 999)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, e := range es {
+				got = append(got, e.ID)
+			}
+			if next == "" {
+				break
+			}
+			cursor = next
+		}
+		if !slices.Equal(got, ids) {
+			t.Fatalf("History of the issuance account: %d entries, want the %d posted, in order", len(got), len(ids))
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHashIndexSharedTopBits puts more values than a table holds under
+// hashes that agree in all but their low bits: no split can part them, so
+// the directory must stop doubling and the table grow instead.
+func TestHashIndexSharedTopBits(t *testing.T) {
+	x := newHashIndex(offheap.New())
+	const n = maxTableSlots
+	for i := range uint64(n) {
+		x.insert(0x5A5A5A5A<<32|i, i)
+	}
+	if len(x.dir) > 16*len(x.tabs) { // 8 per table before its last doubling
+		t.Fatalf("directory of %d slots for %d tables", len(x.dir), len(x.tabs))
+	}
+	for i := range uint64(n) {
+		if v, ok := x.find(0x5A5A5A5A<<32|i, func(uint64) bool { return true }); !ok || v != i {
+			t.Fatalf("find(%d) = %d, %v", i, v, ok)
+		}
+	}
+}
+
+func TestHistoryPages(t *testing.T) {
+	var h history
+	const n = 3*pageSize + 7
+	for i := range uint64(n) {
+		h.append(i * 3)
+	}
+	if h.len() != n {
+		t.Fatalf("len = %d, want %d", h.len(), n)
+	}
+	for i := range n {
+		if got := h.at(i); got != uint64(i)*3 {
+			t.Fatalf("at(%d) = %d, want %d", i, got, i*3)
+		}
+	}
+	if len(h.first) != pageSize || len(*h.more) != 3 {
+		t.Fatalf("%d in the first page and %d more pages, want %d and 3", len(h.first), len(*h.more), pageSize)
 	}
 }

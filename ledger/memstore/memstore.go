@@ -3,11 +3,14 @@ package memstore
 import (
 	"cmp"
 	"context"
+	"encoding/binary"
+	"hash/maphash"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
+	"github.com/carbonkit/carbonkit/internal/offheap"
 	"github.com/carbonkit/carbonkit/ledger"
 )
 
@@ -36,7 +39,9 @@ type Store struct {
 	accounts map[ledger.AccountID]*account
 
 	idx     sync.Mutex
-	ids     keyIndex                             // entry IDs → Seq
+	mem     *offheap.Allocator                   // the memory of ids, keys, feed and data
+	seed    maphash.Seed                         // of ids and keys
+	ids     hashIndex                            // entry ID's hash → Seq (the ID is in the entry's binary form)
 	keys    keyIndex                             // unique keys → Seq
 	pending treap[ledger.EntryID, *ledger.Entry] // holds with a deadline, unresolved, keyed by deadline
 	feed    pages[span]                          // where each entry's binary form is, by Seq - 1
@@ -84,7 +89,7 @@ type accountData struct {
 	// hist holds the Seq of each entry in the account's history: an index
 	// into the feed rather than a pointer, so that the collector need not
 	// scan it.
-	hist []uint64
+	hist history
 	kids []*account // a parent's children, in ID order
 	// exp is the account's node in Store.expiring, or nil when it is not
 	// there. Its key is written only with both the account's mu and
@@ -105,10 +110,15 @@ type lot struct {
 
 // New returns an empty Store.
 func New() *Store {
+	mem, seed := offheap.New(), maphash.MakeSeed()
 	s := &Store{
 		accounts: make(map[ledger.AccountID]*account),
-		ids:      newKeyIndex(),
-		keys:     newKeyIndex(),
+		mem:      mem,
+		seed:     seed,
+		ids:      newHashIndex(mem),
+		keys:     newKeyIndex(mem, seed),
+		feed:     pages[span]{mem: mem},
+		data:     arena{mem: mem},
 		sealer:   ledger.NewSealer(),
 	}
 	s.txs.New = func() any { return &tx{s: s} }
@@ -334,7 +344,7 @@ func (t *tx) InsertEntry(_ context.Context, e *ledger.Entry, keys []string) erro
 // taken returns ErrConflict if the entry ID or one of the keys belongs to a
 // committed entry. Call with idx held.
 func (s *Store) taken(id ledger.EntryID, keys []string) error {
-	if _, ok := s.ids.get(string(id)); ok {
+	if _, ok := s.seqOf(id); ok {
 		return conflict("entry id " + strconv.Quote(string(id)) + " is taken")
 	}
 	for _, k := range keys {
@@ -520,8 +530,8 @@ func (t *tx) commit() error {
 		seq := uint64(s.feed.len()) + 1
 		s.enc = s.sealer.SealAppend(s.enc[:0], e, seq, s.last)
 		s.last = e.Hash
-		s.feed.append(span{at: arenaAdd(&s.data, s.enc), n: uint32(len(s.enc))})
-		s.ids.put(string(e.ID), seq)
+		s.feed.append(span{at: s.data.add(s.enc), n: uint32(len(s.enc))})
+		s.ids.insert(maphash.String(s.seed, string(e.ID)), seq)
 		for _, k := range in.keys {
 			s.keys.put(k, seq)
 		}
@@ -547,7 +557,7 @@ func (t *tx) commit() error {
 				continue
 			}
 			d := find(p.Account).data()
-			d.hist = append(d.hist, e.Seq)
+			d.hist.append(e.Seq)
 		}
 	}
 	return nil
@@ -682,12 +692,83 @@ func add(a, b int64) (int64, bool) {
 
 // entry decodes the entry with Seq seq. Call with idx held.
 func (s *Store) entry(seq uint64) (*ledger.Entry, error) {
-	sp := s.feed.at(int(seq - 1))
 	e := new(ledger.Entry)
-	if err := e.UnmarshalBinary(s.data.bytes(sp.at, sp.n)); err != nil {
+	if err := e.UnmarshalBinary(s.binary(seq)); err != nil {
 		return nil, err // the store wrote what it reads: not reached
 	}
 	return e, nil
+}
+
+// binary returns the binary form of the entry with Seq seq, in the arena.
+// Call with idx held.
+func (s *Store) binary(seq uint64) []byte {
+	sp := s.feed.at(int(seq - 1))
+	return s.data.bytes(sp.at, sp.n)
+}
+
+// seqOf returns the Seq of the entry with ID id. Call with idx held.
+func (s *Store) seqOf(id ledger.EntryID) (uint64, bool) {
+	return s.ids.find(maphash.String(s.seed, string(id)), func(seq uint64) bool {
+		return string(binaryID(s.binary(seq))) == string(id)
+	})
+}
+
+// binaryID returns the entry ID in b, an entry's binary form (see
+// ledger.Entry.AppendBinary): after the previous hash, the encoding's
+// version and kind bytes and its 8-byte Seq come the ID's 4-byte
+// big-endian length and its bytes. TestBinaryID holds this to the ledger's
+// encoder.
+func binaryID(b []byte) []byte {
+	const at = len(ledger.Hash{}) + 1 + 1 + 8
+	if len(b) < at+4 {
+		return nil
+	}
+	n := binary.BigEndian.Uint32(b[at:])
+	if uint64(len(b)-at-4) < uint64(n) {
+		return nil
+	}
+	return b[at+4 : at+4+int(n)]
+}
+
+// history is an account's list of Seqs. Past its first page it grows by
+// whole pages, so that the history of an account that every earn touches
+// (a partner's issuance account) never copies itself to grow.
+type history struct {
+	first []uint64    // the first pageSize Seqs, grown by append
+	more  *[][]uint64 // the rest, in pages of pageSize; nil until needed
+	n     int
+}
+
+func (h *history) len() int {
+	if h == nil {
+		return 0
+	}
+	return h.n
+}
+
+func (h *history) at(i int) uint64 {
+	if i < pageSize {
+		return h.first[i]
+	}
+	i -= pageSize
+	return (*h.more)[i/pageSize][i%pageSize]
+}
+
+func (h *history) append(seq uint64) {
+	i := h.n
+	h.n++
+	if i < pageSize {
+		h.first = append(h.first, seq)
+		return
+	}
+	i -= pageSize
+	if h.more == nil {
+		h.more = new([][]uint64)
+	}
+	if i%pageSize == 0 {
+		*h.more = append(*h.more, make([]uint64, pageSize))
+	}
+	(*h.more)[i/pageSize][i%pageSize] = seq
 }
 
 func (a *account) data() *accountData {
@@ -883,7 +964,7 @@ func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (
 func (t *tx) Entry(_ context.Context, id ledger.EntryID) (*ledger.Entry, error) {
 	t.s.idx.Lock()
 	defer t.s.idx.Unlock()
-	seq, ok := t.s.ids.get(string(id))
+	seq, ok := t.s.seqOf(id)
 	if !ok {
 		return nil, notFound("entry " + strconv.Quote(string(id)))
 	}
@@ -899,11 +980,7 @@ func (t *tx) Key(_ context.Context, key string) (ledger.EntryID, error) {
 		// A plain sentinel: a miss is the common case on every write.
 		return "", ledger.ErrNotFound
 	}
-	e, err := t.s.entry(seq)
-	if err != nil {
-		return "", err
-	}
-	return e.ID, nil
+	return ledger.EntryID(binaryID(t.s.binary(seq))), nil // a copy: string() of the arena's bytes
 }
 
 // History implements ledger.ReadTx. A cursor is the decimal index of the
@@ -923,18 +1000,18 @@ func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limi
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	var hist []uint64
+	var hist *history
 	if a.d != nil {
-		hist = a.d.hist
+		hist = &a.d.hist
 	}
-	if start > len(hist) {
+	if start > hist.len() {
 		return nil, "", ledger.ErrInvalidCursor
 	}
-	end := min(start+limit, len(hist))
+	end := min(start+limit, hist.len())
 	out := make([]*ledger.Entry, end-start)
 	t.s.idx.Lock() // after a.mu, as in a commit
-	for i, seq := range hist[start:end] {
-		e, err := t.s.entry(seq)
+	for i := range out {
+		e, err := t.s.entry(hist.at(start + i))
 		if err != nil {
 			t.s.idx.Unlock()
 			return nil, "", err
@@ -943,7 +1020,7 @@ func (t *tx) History(_ context.Context, id ledger.AccountID, cursor string, limi
 	}
 	t.s.idx.Unlock()
 	next := ""
-	if end < len(hist) {
+	if end < hist.len() {
 		next = strconv.Itoa(end)
 	}
 	return out, next, nil
