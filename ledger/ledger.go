@@ -252,9 +252,12 @@ type writer struct {
 	unique  string // a once-only key for the entry, besides the lookup key
 	// uniqueFree: build found unique free (see once) before it locked.
 	uniqueFree bool
-	accs       []Account
-	accBuf     [4]Account
-	locks      [8]AccountID
+	// keyLater: the lookup key is still to be looked up, with the locks
+	// (the store is a KeyLocker) or, if none are taken, before the insert.
+	keyLater bool
+	accs     []Account
+	accBuf   [4]Account
+	locks    [8]AccountID
 
 	runFn func(tx Tx) error // w.run, bound once
 	lotFn func(Lot) bool    // w.takeLot, bound once
@@ -294,6 +297,11 @@ func (w *writer) replay() (done bool, err error) {
 	case err != nil:
 		return false, err
 	}
+	return w.replayEntry(id)
+}
+
+// replayEntry is replay for id, the entry found under the write's key.
+func (w *writer) replayEntry(id EntryID) (done bool, err error) {
 	e, err := w.tx.Entry(w.ctx, id)
 	if err != nil {
 		return false, storeErr(w.op, err, ErrUnknownEntry)
@@ -309,8 +317,12 @@ func (w *writer) replay() (done bool, err error) {
 // than once (after a conflict), each time from scratch.
 func (w *writer) run(tx Tx) error {
 	w.tx, w.out, w.unique, w.uniqueFree, w.accs = tx, nil, "", false, w.accBuf[:0]
-	if done, err := w.replay(); done || err != nil {
-		return err
+	_, w.keyLater = tx.(KeyLocker)
+	w.keyLater = w.keyLater && w.lookup != ""
+	if !w.keyLater {
+		if done, err := w.replay(); done || err != nil {
+			return err
+		}
 	}
 	w.now = w.l.now()
 	w.block = new(entryBlock)
@@ -338,6 +350,14 @@ func (w *writer) run(tx Tx) error {
 			}
 		}
 		return err
+	}
+	if w.keyLater { // build took no lock: look the key up now
+		w.keyLater = false
+		if done, err := w.replay(); err != nil {
+			return err
+		} else if done {
+			return errReplayed // roll back what build wrote
+		}
 	}
 	if len(w.e.Lots) == 0 {
 		w.e.Lots = nil // as if the block had not lent it room
@@ -369,9 +389,10 @@ type entryBlock struct {
 	lots [1]LotUse
 }
 
-// errReplayed rolls back a transaction whose build failed only because a
-// concurrent call with the same key committed first; write returns that
-// call's entry.
+// errReplayed rolls back a transaction that found, after it had begun to
+// build its entry, that an entry was committed under its key (by a
+// concurrent call, or by an earlier one when the key is looked up with the
+// locks): write returns that entry.
 var errReplayed = errors.New("ledger: replayed")
 
 // account returns an account's metadata, reading it once per transaction.
@@ -412,7 +433,21 @@ func (w *writer) lockFor(ids []AccountID, debit []bool) error {
 		slices.Sort(lock)
 		lock = slices.Compact(lock)
 	}
-	if len(lock) > 0 {
+	switch {
+	case len(lock) > 0 && w.keyLater:
+		w.keyLater = false
+		id, err := w.tx.(KeyLocker).LockKey(w.ctx, lock, w.lookup)
+		if err != nil {
+			return storeErr(w.op, err, ErrUnknownAccount)
+		}
+		if id != "" {
+			if done, err := w.replayEntry(id); err != nil {
+				return err
+			} else if done {
+				return errReplayed // roll back; write returns the original
+			}
+		}
+	case len(lock) > 0:
 		if err := w.tx.Lock(w.ctx, lock); err != nil {
 			return storeErr(w.op, err, ErrUnknownAccount)
 		}

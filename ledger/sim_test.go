@@ -27,6 +27,17 @@ const (
 // against a reference model, over a memstore behind a fault-injecting
 // wrapper.
 func TestSimulation(t *testing.T) {
+	simulate(t, "TestSimulation$", simSeeds, func() ledger.Store { return memstore.New() })
+}
+
+// TestSimulationKeyLocking runs the simulation over a memstore whose
+// transactions are ledger.KeyLockers (storetest.KeyLocking): the Ledger
+// then looks idempotency keys up with its locks.
+func TestSimulationKeyLocking(t *testing.T) {
+	simulate(t, "TestSimulationKeyLocking", 2, func() ledger.Store { return storetest.KeyLocking(memstore.New()) })
+}
+
+func simulate(t *testing.T, name string, nseeds int, newStore func() ledger.Store) {
 	ops := simOpsPerSeed
 	if testing.Short() {
 		ops = 2_000
@@ -38,7 +49,7 @@ func TestSimulation(t *testing.T) {
 	if *simSeed != 0 {
 		seeds = append(seeds, *simSeed)
 	} else {
-		for i := range simSeeds {
+		for i := range nseeds {
 			seeds = append(seeds, uint64(i+1))
 		}
 	}
@@ -47,8 +58,8 @@ func TestSimulation(t *testing.T) {
 	for _, seed := range seeds {
 		t.Run("seed="+strconv.FormatUint(seed, 10), func(t *testing.T) {
 			t.Parallel()
-			storetest.Simulate(t, func(*testing.T) ledger.Store { return memstore.New() },
-				storetest.SimOptions{Seed: seed, Ops: ops, Replay: "go test ./ledger -run 'TestSimulation'"})
+			storetest.Simulate(t, func(*testing.T) ledger.Store { return newStore() },
+				storetest.SimOptions{Seed: seed, Ops: ops, Replay: "go test ./ledger -run '" + name + "'"})
 		})
 		total += ops
 	}

@@ -89,6 +89,19 @@ type ReadTx interface {
 	PendingHolds(ctx context.Context, asOf time.Time, after EntryID, limit int) ([]*Entry, error)
 }
 
+// KeyLocker is implemented by a Tx that can look a key up in the same step
+// as it takes its locks: a store that pays a round trip per call (a
+// database over the network) saves one. The Ledger then takes a write's
+// locks first and looks its idempotency key up with them, instead of
+// looking the key up before it locks; a write that takes no lock looks its
+// key up with Key before it inserts its entry.
+type KeyLocker interface {
+	// LockKey is Lock(ctx, ids) and then Key(ctx, key), whose lookup sees
+	// every commit before the locks were granted. It returns the ID of the
+	// entry under key, or "" if there is none; its errors are Lock's.
+	LockKey(ctx context.Context, ids []AccountID, key string) (EntryID, error)
+}
+
 // Tx is a read-write transaction. Writes take effect at commit; a Store may
 // check them (a balance overflow, a lot outside 0..Amount) at any time up to
 // commit and fail the transaction.

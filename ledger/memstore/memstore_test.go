@@ -17,6 +17,12 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(*testing.T) ledger.Store { return memstore.New() })
 }
 
+// TestConformanceKeyLocking runs the suite with the Ledger looking keys up
+// with its locks (storetest.KeyLocking), the path it takes over pgstore.
+func TestConformanceKeyLocking(t *testing.T) {
+	storetest.Run(t, func(*testing.T) ledger.Store { return storetest.KeyLocking(memstore.New()) })
+}
+
 // TestMemoryPerUser checks the memory an idle user costs: a parent and four
 // children, no history, under 1 KiB.
 func TestMemoryPerUser(t *testing.T) {

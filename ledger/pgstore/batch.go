@@ -121,9 +121,12 @@ type request struct {
 	// A Lock's keys to look up again once the lock is granted: those its
 	// transaction found missing before (see Lock).
 	recheck []string
-	err     error
-	turn    bool          // set with a signal on done: run the next round trip
-	done    chan struct{} // capacity 1, reused by the member
+	// A LockKey's key, looked up with the recheck keys; its result goes to
+	// hit.
+	lookup string
+	err    error
+	turn   bool          // set with a signal on done: run the next round trip
+	done   chan struct{} // capacity 1, reused by the member
 }
 
 // errSkipped: a Lock found a row that another transaction holds, in a batch
@@ -413,6 +416,9 @@ func (b *batch) roundTrip(q []*request) {
 			}
 			ids = append(ids, r.lock...)
 			recheck = append(recheck, r.recheck...)
+			if r.lookup != "" {
+				recheck = append(recheck, r.lookup)
+			}
 		case r.key != "":
 			if firstKey < 0 {
 				firstKey = i
@@ -535,6 +541,9 @@ func (b *batch) roundTrip(q []*request) {
 	for _, r := range q {
 		if r.lock == nil {
 			continue
+		}
+		if r.lookup != "" {
+			r.hit = taken[r.lookup]
 		}
 		for _, k := range r.recheck {
 			if _, ok := taken[k]; ok {

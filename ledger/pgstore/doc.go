@@ -65,8 +65,10 @@
 // once every member has returned, merged (one statement for all the lots
 // and balance deltas, one for all the entries with their keys and history
 // rows) and sent with the COMMIT in one round trip: one WAL flush for the
-// batch. An earn costs its batch three round trips (the Key lookups, the
-// locks, the commit), shared by the batch's members. Sharing is safe
+// batch. Transactions implement ledger.KeyLocker, so the Ledger looks a
+// write's idempotency key up with its locks, in the statement after them:
+// an earn costs its batch two round trips (the locks with the key lookups,
+// then the commit), shared by the batch's members. Sharing is safe
 // because:
 //
 //   - nothing is written before the commit, so every read sees committed
@@ -101,10 +103,10 @@
 //     statement waits for it. READ COMMITTED then shows
 //     the transaction everything committed before each lock was granted,
 //     which is what the Ledger's balance checks read. In the same round
-//     trip, right after the locks, the keys that the transaction found
-//     missing before it locked (a hold's resolution, an entry's reversal,
-//     the caller's key) are looked up again: if one was taken meanwhile,
-//     by the transaction the lock waited for, Lock fails with
+//     trip, right after the locks, LockKey's key is looked up, and so are
+//     the keys that the transaction found missing before it locked (a
+//     hold's resolution, an entry's reversal): if one of those was taken
+//     meanwhile, by the transaction the lock waited for, Lock fails with
 //     ledger.ErrConflict and the Ledger starts over on fresh reads;
 //  3. at commit: new and updated account rows (sorted), then new lots and
 //     balance rows (sorted by account and asset) in one statement, lot

@@ -501,8 +501,22 @@ func (t *txn) PendingHolds(ctx context.Context, asOf time.Time, after ledger.Ent
 // with the other members' Locks, and reads their metadata, which the
 // transaction then serves from memory.
 func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
+	_, err := t.lock(ctx, ids, "")
+	return err
+}
+
+// LockKey implements ledger.KeyLocker: Lock, with the key's lookup in the
+// statement that follows the locks, in the same round trip.
+func (t *txn) LockKey(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	hit, err := t.lock(ctx, ids, key)
+	return ledger.EntryID(hit), err
+}
+
+// lock is Lock, and LockKey if key is not "": it returns the entry under
+// key.
+func (t *txn) lock(ctx context.Context, ids []ledger.AccountID, key string) (string, error) {
 	if !t.write {
-		return &Error{Op: "lock", Detail: "lock in a read-only transaction"}
+		return "", &Error{Op: "lock", Detail: "lock in a read-only transaction"}
 	}
 	// The Ledger locks once per transaction; a second Lock locks the rows
 	// of the first again, in case it has to move to another batch.
@@ -534,7 +548,7 @@ func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
 				continue
 			}
 			if err := c.locks.wait(ctx, ledger.AccountID(id)); err != nil {
-				return &Error{Op: "lock", Err: err}
+				return "", &Error{Op: "lock", Err: err}
 			}
 			t.held = append(t.held, ledger.AccountID(id))
 		}
@@ -545,7 +559,7 @@ func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
 	// waited for one that took such a key (the Ledger checks that a hold
 	// is unresolved, or an entry unreversed, before it locks), and must
 	// then start over rather than act on what it read before.
-	t.req.recheck = t.missed
+	t.req.recheck, t.req.lookup = t.missed, key
 	err := t.run(ctx, "lock", "", nil, nil, want)
 	if err == errSkipped {
 		// A row is locked by another process's transaction: wait for it in
@@ -554,9 +568,10 @@ func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
 		c.join(ctx, t, true)
 		err = t.run(ctx, "lock", "", nil, nil, want)
 	}
-	t.req.recheck = nil
+	hit := t.req.hit
+	t.req.recheck, t.req.lookup, t.req.hit = nil, "", ""
 	if err != nil {
-		return err
+		return "", err
 	}
 	for _, a := range t.req.rows {
 		if i, ok := slices.BinarySearchFunc(t.locked, a.ID, byID); !ok {
@@ -568,11 +583,11 @@ func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
 			if _, ok := slices.BinarySearchFunc(t.locked, ledger.AccountID(id), byID); !ok {
 				// The transaction holds the locks it got until the Ledger,
 				// seeing the error, ends it.
-				return notFound("account " + strconv.Quote(id))
+				return "", notFound("account " + strconv.Quote(id))
 			}
 		}
 	}
-	return nil
+	return hit, nil
 }
 
 func (t *txn) isLocked(id ledger.AccountID) bool {

@@ -19,7 +19,7 @@ type Fault uint8
 const (
 	// NoFault lets the transaction run as it would.
 	NoFault Fault = iota
-	// FailWrite makes the Nth write call of the transaction (Lock,
+	// FailWrite makes the Nth write call of the transaction (Lock, LockKey,
 	// CreateAccount, UpdateAccount, AddBalance, InsertLot, AddLot,
 	// InsertEntry; N from Faulty.Inject) fail with ErrInjected: a store
 	// failing in the middle of an operation.
@@ -67,7 +67,8 @@ func (f *Faulty) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	switch fault {
 	case FailWrite:
 		return f.store.Update(ctx, func(tx ledger.Tx) error {
-			return fn(&faultyTx{Tx: tx, left: n})
+			ft := &faultyTx{Tx: tx, left: n}
+			return fn(withKeyLocker(ft, tx, ft.lockKey))
 		})
 	case FailCommit:
 		err := f.store.Update(ctx, func(tx ledger.Tx) error {
@@ -110,6 +111,14 @@ func (t *faultyTx) Lock(ctx context.Context, ids []ledger.AccountID) error {
 		return err
 	}
 	return t.Tx.Lock(ctx, ids)
+}
+
+// lockKey is LockKey, one write call, for a KeyLocker inner Tx.
+func (t *faultyTx) lockKey(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	if err := t.fail(); err != nil {
+		return "", err
+	}
+	return t.Tx.(ledger.KeyLocker).LockKey(ctx, ids, key)
 }
 
 func (t *faultyTx) CreateAccount(ctx context.Context, a ledger.Account) error {
@@ -162,7 +171,10 @@ type lockRecorder struct {
 }
 
 func (r *lockRecorder) Update(ctx context.Context, fn func(ledger.Tx) error) error {
-	return r.Store.Update(ctx, func(tx ledger.Tx) error { return fn(&recTx{Tx: tx, r: r}) })
+	return r.Store.Update(ctx, func(tx ledger.Tx) error {
+		rt := &recTx{Tx: tx, r: r}
+		return fn(withKeyLocker(rt, tx, rt.lockKey))
+	})
 }
 
 type recTx struct {
@@ -175,6 +187,13 @@ func (t *recTx) Lock(ctx context.Context, ids []ledger.AccountID) error {
 	t.r.calls = append(t.r.calls, append([]ledger.AccountID(nil), ids...))
 	t.r.mu.Unlock()
 	return t.Tx.Lock(ctx, ids)
+}
+
+func (t *recTx) lockKey(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	t.r.mu.Lock()
+	t.r.calls = append(t.r.calls, append([]ledger.AccountID(nil), ids...))
+	t.r.mu.Unlock()
+	return t.Tx.(ledger.KeyLocker).LockKey(ctx, ids, key)
 }
 
 // deadline bounds a test that could deadlock.
