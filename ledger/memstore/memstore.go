@@ -86,6 +86,8 @@ type accountData struct {
 	lots []*lot // ordered as Lots returns them; all before head are empty
 	head int
 	seq  uint64 // lots inserted, for insertion order
+	// never is the number of lots that never expire: the last ones.
+	never int
 	// hist holds the Seq of each entry in the account's history: an index
 	// into the feed rather than a pointer, so that the collector need not
 	// scan it.
@@ -514,7 +516,9 @@ func (t *tx) commit() error {
 		b.held += d.held
 	}
 	for _, l := range t.newLots {
-		find(l.Account).data().insertLot(l)
+		a := find(l.Account)
+		l.Account = a.meta.ID // the account's own copy of the ID, rather than the caller's
+		a.data().insertLot(l)
 	}
 	for _, l := range t.lotAdds {
 		d := find(l.account).data()
@@ -814,7 +818,15 @@ func lotCmp(a, b *lot) int {
 func (d *accountData) insertLot(l ledger.Lot) {
 	d.seq++
 	n := &lot{Lot: l, seq: d.seq}
+	// Lots that never expire sort last: a lot that expires goes before
+	// all of them, found without reading them (an account credited points
+	// and CO2e by every earn holds as many of each).
 	i := len(d.lots)
+	if l.Expires.IsZero() {
+		d.never++
+	} else {
+		i -= d.never
+	}
 	for i > 0 && lotCmp(d.lots[i-1], n) > 0 {
 		i--
 	}
