@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"testing"
+	"time"
 
 	"github.com/carbonkit/carbonkit/internal/offheap"
 	"github.com/carbonkit/carbonkit/ledger"
@@ -254,5 +255,34 @@ func TestHistoryPages(t *testing.T) {
 	}
 	if len(h.first) != pageSize || len(*h.more) != 3 {
 		t.Fatalf("%d in the first page and %d more pages, want %d and 3", len(h.first), len(*h.more), pageSize)
+	}
+}
+
+// TestInsertLotOrder inserts lots that expire, at random times, and lots
+// that never do, in random order, and checks that the account holds them
+// in lotCmp order: soonest expiry first, those that never expire last.
+func TestInsertLotOrder(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	d := &accountData{}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 500 {
+		l := ledger.Lot{ID: ledger.LotID{Entry: ledger.EntryID("e" + strconv.Itoa(i))}, Asset: ledger.Points, Amount: 1, Remaining: 1,
+			Created: t0.Add(time.Duration(r.IntN(1000)) * time.Second)}
+		if r.IntN(2) == 0 {
+			l.Expires = t0.Add(time.Duration(r.IntN(1000)) * time.Hour)
+		}
+		d.insertLot(l)
+	}
+	if !slices.IsSortedFunc(d.lots, lotCmp) {
+		t.Fatal("lots out of order")
+	}
+	never := 0
+	for _, l := range d.lots {
+		if l.Expires.IsZero() {
+			never++
+		}
+	}
+	if never != d.never {
+		t.Fatalf("never = %d, want %d", d.never, never)
 	}
 }
