@@ -23,4 +23,9 @@
 // must not be used once the Allocator is unreachable: its regions are then
 // unmapped. Keep the Allocator reachable from whatever holds its blocks,
 // and never hand a block, or a string or slice aliasing one, to a caller.
+//
+// The race detector does not see accesses to mapped memory. A store's code
+// is the same whichever memory a block comes from, and small stores (those
+// of most tests) use the heap, so -race still checks how a store guards
+// its blocks.
 package offheap

@@ -129,3 +129,61 @@ func TestInsertEntryClaimsAtCommit(t *testing.T) {
 		t.Errorf("insert under a committed key: %v, want ErrConflict", err)
 	}
 }
+
+// TestConcurrentPastHeapBudget has goroutines post transfers and spends
+// until the store's memory comes from mapped regions, then checks every
+// invariant: the off-heap path under concurrency, which tests with small
+// stores (on the heap) do not reach.
+func TestConcurrentPastHeapBudget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("posts tens of thousands of entries")
+	}
+	ctx := context.Background()
+	s := memstore.New()
+	l, err := ledger.New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers, perWorker = 4, 6_000
+	errs := make(chan error, workers)
+	for w := range workers {
+		u := carbon.UserID("u" + strconv.Itoa(w))
+		if _, err := l.OpenUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.LinkPartner(ctx, u, "food"); err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			child := ledger.PartnerAccount(u, "food")
+			for i := range perWorker {
+				ps := []ledger.Posting{
+					{Account: ledger.IssuanceAccount("food"), Asset: ledger.Points, Amount: -2},
+					{Account: child, Asset: ledger.Points, Amount: 2},
+				}
+				if i%3 == 2 { // spend one back
+					ps = []ledger.Posting{
+						{Account: child, Asset: ledger.Points, Amount: -1},
+						{Account: ledger.IssuanceAccount("food"), Asset: ledger.Points, Amount: 1},
+					}
+				}
+				if _, err := l.Post(ctx, ledger.PostRequest{Key: string(u) + "-" + strconv.Itoa(i), Postings: ps}); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range workers {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if memstore.OffHeap(s) == 0 && runtime.GOOS == "linux" {
+		t.Fatal("the store never left the heap: the test does not test what it says")
+	}
+	if err := storetest.CheckInvariants(ctx, l, s); err != nil {
+		t.Fatal(err)
+	}
+}
