@@ -1,10 +1,6 @@
 package memstore
 
-import (
-	"math/bits"
-
-	"github.com/carbonkit/carbonkit/internal/offheap"
-)
+import "github.com/carbonkit/carbonkit/internal/offheap"
 
 // hashIndex maps 64-bit hashes to 64-bit values. It only stores and finds
 // them: a hash may hold several values (two strings may share a hash), and
@@ -162,15 +158,3 @@ func (x *hashIndex) split(ti uint32) {
 		}
 	}
 }
-
-// len returns the number of values stored.
-func (x *hashIndex) len() int {
-	n := 0
-	for i := range x.tabs {
-		n += x.tabs[i].n
-	}
-	return n
-}
-
-// depth is the directory's depth, for tests.
-func (x *hashIndex) depth() int { return bits.Len(uint(len(x.dir))) - 1 }

@@ -3,6 +3,7 @@ package memstore
 import (
 	"context"
 	"hash/maphash"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"strconv"
@@ -286,3 +287,15 @@ func TestInsertLotOrder(t *testing.T) {
 		t.Fatalf("never = %d, want %d", d.never, never)
 	}
 }
+
+// len returns the number of values x stores.
+func (x *hashIndex) len() int {
+	n := 0
+	for i := range x.tabs {
+		n += x.tabs[i].n
+	}
+	return n
+}
+
+// depth is the depth of x's directory.
+func (x *hashIndex) depth() int { return bits.Len(uint(len(x.dir))) - 1 }
