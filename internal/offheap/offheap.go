@@ -89,17 +89,6 @@ func Make[T any](a *Allocator, n int) []T {
 // that runtime.MemStats does not count.
 func (a *Allocator) OffHeap() int { return a.used }
 
-// Mapped reports how many bytes of regions a has mapped (address space,
-// not memory in use).
-func (a *Allocator) Mapped() int {
-	if a.regs == nil {
-		return 0
-	}
-	a.regs.mu.Lock()
-	defer a.regs.mu.Unlock()
-	return len(a.regs.list) * RegionBytes
-}
-
 func (r *regions) unmap() {
 	r.mu.Lock()
 	defer r.mu.Unlock()

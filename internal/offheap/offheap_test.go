@@ -101,3 +101,14 @@ func TestRegionsUnmappedWhenUnreachable(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// Mapped reports how many bytes of regions a has mapped (address space,
+// not memory in use).
+func (a *Allocator) Mapped() int {
+	if a.regs == nil {
+		return 0
+	}
+	a.regs.mu.Lock()
+	defer a.regs.mu.Unlock()
+	return len(a.regs.list) * RegionBytes
+}
