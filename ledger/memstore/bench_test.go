@@ -39,6 +39,23 @@ func memUse(s *memstore.Store) int64 {
 	return int64(m.HeapAlloc) + int64(memstore.OffHeap(s))
 }
 
+// openShop opens the merchant account "shop", and user u unless u is
+// empty, and returns the shop's account.
+func openShop(b *testing.B, l *ledger.Ledger, u carbon.UserID) ledger.AccountID {
+	b.Helper()
+	ctx := context.Background()
+	shop := ledger.MerchantAccount("shop")
+	if _, err := l.OpenAccount(ctx, shop, ledger.BalancePolicy{}); err != nil {
+		b.Fatal(err)
+	}
+	if u != "" {
+		if _, err := l.OpenUser(ctx, u); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return shop
+}
+
 // fund opens user u with partners a and b, each holding n points.
 func fund(b *testing.B, l *ledger.Ledger, u carbon.UserID, n int64) (ledger.AccountID, ledger.AccountID) {
 	b.Helper()
@@ -83,10 +100,7 @@ func BenchmarkPost(b *testing.B) {
 	b.Run("UserToMerchant", func(b *testing.B) {
 		l := benchLedger(b)
 		x, _ := fund(b, l, "u", 1<<40)
-		shop := ledger.MerchantAccount("shop")
-		if _, err := l.OpenAccount(context.Background(), shop, ledger.BalancePolicy{}); err != nil {
-			b.Fatal(err)
-		}
+		shop := openShop(b, l, "")
 		ps := []ledger.Posting{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: shop, Asset: ledger.Points, Amount: 1}}
 		benchPosts(b, l, [2][]ledger.Posting{ps, ps})
 	})
@@ -158,13 +172,7 @@ func BenchmarkPostParallel(b *testing.B) {
 func BenchmarkSpendAtParent(b *testing.B) {
 	l := benchLedger(b)
 	ctx := context.Background()
-	shop := ledger.MerchantAccount("shop")
-	if _, err := l.OpenAccount(ctx, shop, ledger.BalancePolicy{}); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := l.OpenUser(ctx, "u"); err != nil {
-		b.Fatal(err)
-	}
+	shop := openShop(b, l, "u")
 	for _, p := range []carbon.PartnerID{"a", "b", "c", "d"} {
 		if _, err := l.LinkPartner(ctx, "u", p); err != nil {
 			b.Fatal(err)
@@ -255,4 +263,52 @@ func BenchmarkMemoryPerEntry(b *testing.B) {
 	after := memUse(s)
 	runtime.KeepAlive(l)
 	b.ReportMetric(float64(after-before)/float64(b.N), "bytes/entry")
+}
+
+// BenchmarkSpendAfterHistory spends one point from a child account that
+// has been credited history earns (each of one point and one gram of
+// CO2e, as Programme.Earn credits them; lots that never expire, the
+// default) and has spent all of those points but the last lot's. A spend
+// reads the account's lots from the first one that is not empty, so its
+// cost should not grow with the history behind it.
+func BenchmarkSpendAfterHistory(b *testing.B) {
+	for _, history := range []int{10, 1_000, 10_000} {
+		b.Run("earns="+strconv.Itoa(history), func(b *testing.B) {
+			l := benchLedger(b)
+			ctx := context.Background()
+			shop := openShop(b, l, "u")
+			if _, err := l.LinkPartner(ctx, "u", "a"); err != nil {
+				b.Fatal(err)
+			}
+			x, iss := ledger.PartnerAccount("u", "a"), ledger.IssuanceAccount("a")
+			for i := range history {
+				pts := int64(1)
+				if i == history-1 {
+					pts = 1 << 40
+				}
+				_, err := l.Post(ctx, ledger.PostRequest{Key: "earn-" + strconv.Itoa(i), Postings: []ledger.Posting{
+					{Account: iss, Asset: ledger.Points, Amount: -pts},
+					{Account: x, Asset: ledger.Points, Amount: pts},
+					{Account: iss, Asset: ledger.CO2e, Amount: -1000},
+					{Account: x, Asset: ledger.CO2e, Amount: 1000},
+				}})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			// Spend every one-point lot, a hundred at a time.
+			for spent := 0; spent < history-1; spent += 100 {
+				n := int64(min(100, history-1-spent))
+				_, err := l.Post(ctx, ledger.PostRequest{Key: "drain-" + strconv.Itoa(spent), Postings: []ledger.Posting{
+					{Account: x, Asset: ledger.Points, Amount: -n},
+					{Account: shop, Asset: ledger.Points, Amount: n},
+				}})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			ps := []ledger.Posting{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: shop, Asset: ledger.Points, Amount: 1}}
+			benchPosts(b, l, [2][]ledger.Posting{ps, ps})
+		})
+	}
 }

@@ -31,6 +31,12 @@
 // miss the TLB less. runtime.MemStats does not count it; the process's
 // resident size does. It is unmapped when the Store is garbage collected.
 //
+// An account keeps the lots of each asset apart, ordered as Lots returns
+// them, with the spent ones behind a head: a spend reads from the first lot
+// not yet empty, so it costs the same after ten thousand earns as after ten
+// (BenchmarkSpendAfterHistory), although spent lots are kept (a reversal
+// refills them).
+//
 // Expiring and PendingHolds read indexes that commits keep (user accounts
 // by their earliest expiring lot, pending holds by deadline, each in ID
 // order), so a page costs about what it returns, not the size of the store:

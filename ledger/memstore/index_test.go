@@ -93,9 +93,11 @@ func (c *checked) check() {
 		for id, a := range s.accounts {
 			ids = append(ids, id)
 			if a.d != nil {
-				for _, l := range a.d.lots {
-					if !l.Expires.IsZero() {
-						times = append(times, l.Expires)
+				for _, ll := range a.d.lots {
+					for _, l := range ll.lots {
+						if !l.Expires.IsZero() {
+							times = append(times, l.Expires)
+						}
 					}
 				}
 			}

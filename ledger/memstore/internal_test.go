@@ -274,17 +274,21 @@ func TestInsertLotOrder(t *testing.T) {
 		}
 		d.insertLot(l)
 	}
-	if !slices.IsSortedFunc(d.lots, lotCmp) {
+	ll := d.lotsOf(ledger.Points)
+	if len(d.lots) != 1 || ll == nil || len(ll.lots) != 500 {
+		t.Fatalf("%d lists of lots, want one of 500", len(d.lots))
+	}
+	if !slices.IsSortedFunc(ll.lots, lotCmp) {
 		t.Fatal("lots out of order")
 	}
 	never := 0
-	for _, l := range d.lots {
+	for _, l := range ll.lots {
 		if l.Expires.IsZero() {
 			never++
 		}
 	}
-	if never != d.never {
-		t.Fatalf("never = %d, want %d", d.never, never)
+	if never != ll.never {
+		t.Fatalf("never = %d, want %d", ll.never, never)
 	}
 }
 
@@ -299,3 +303,59 @@ func (x *hashIndex) len() int {
 
 // depth is the depth of x's directory.
 func (x *hashIndex) depth() int { return bits.Len(uint(len(x.dir))) - 1 }
+
+// TestLotsPerAsset credits an account points and CO2e alternately, spends
+// points lot by lot, and checks that each asset's
+// lots keep their own head: spent points lots fall behind the points head
+// while CO2e lots, never spent, stay where they are; earliestExpiry reads
+// the heads, and findLot still finds a spent lot.
+func TestLotsPerAsset(t *testing.T) {
+	d := &accountData{}
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	const n = 50
+	for i := range n {
+		for _, asset := range []ledger.Asset{ledger.Points, ledger.CO2e} {
+			l := ledger.Lot{ID: ledger.LotID{Entry: ledger.EntryID("e" + strconv.Itoa(i)), Posting: len(asset)},
+				Asset: asset, Amount: 2, Remaining: 2, Created: t0.Add(time.Duration(i) * time.Second)}
+			if asset == ledger.Points {
+				l.Expires = t0.AddDate(1, 0, i)
+			}
+			d.insertLot(l)
+		}
+	}
+	pts, co2 := d.lotsOf(ledger.Points), d.lotsOf(ledger.CO2e)
+	if pts == nil || co2 == nil || len(pts.lots) != n || len(co2.lots) != n {
+		t.Fatalf("lists %+v", d.lots)
+	}
+	if e, ok := d.earliestExpiry(); !ok || !e.Equal(t0.AddDate(1, 0, 0)) {
+		t.Fatalf("earliestExpiry = %v, %v", e, ok)
+	}
+	// Spend the first 30 points lots, as a commit's lot changes do.
+	for i := range 30 {
+		ll, j := d.findLot(ledger.LotID{Entry: ledger.EntryID("e" + strconv.Itoa(i)), Posting: len(ledger.Points)})
+		if ll != pts || j != i {
+			t.Fatalf("points lot %d found at %p[%d]", i, ll, j)
+		}
+		ll.lots[j].Remaining = 0
+		ll.advance()
+	}
+	if pts.head != 30 || co2.head != 0 {
+		t.Fatalf("heads: points %d, CO2e %d; want 30 and 0", pts.head, co2.head)
+	}
+	if e, _ := d.earliestExpiry(); !e.Equal(t0.AddDate(1, 0, 30)) {
+		t.Fatalf("earliestExpiry = %v after the spends", e)
+	}
+	// A spent lot is still found (a reversal refills it); a lot's ID
+	// finds the lot of its own asset.
+	id := ledger.LotID{Entry: "e7", Posting: len(ledger.Points)}
+	ll, j := d.findLot(id)
+	if ll != pts || j != 7 {
+		t.Fatalf("spent lot found at %p[%d]", ll, j)
+	}
+	if _, j := d.findLot(ledger.LotID{Entry: "e7", Posting: len(ledger.CO2e)}); j != 7 {
+		t.Fatalf("CO2e lot e7 at %d", j)
+	}
+	if ll, _ := d.findLot(ledger.LotID{Entry: "e999"}); ll != nil {
+		t.Fatal("found a lot never inserted")
+	}
+}

@@ -83,11 +83,12 @@ type account struct {
 // little.
 type accountData struct {
 	bals []balance
-	lots []*lot // ordered as Lots returns them; all before head are empty
-	head int
+	// lots holds the lots of each asset apart, so that reading one
+	// asset's never passes another's: an account credited points and CO2e
+	// by every earn holds as many of each, and its CO2e lots, never spent,
+	// would otherwise keep every spent points lot in front of a spend.
+	lots []lotList
 	seq  uint64 // lots inserted, for insertion order
-	// never is the number of lots that never expire: the last ones.
-	never int
 	// hist holds the Seq of each entry in the account's history: an index
 	// into the feed rather than a pointer, so that the collector need not
 	// scan it.
@@ -108,6 +109,18 @@ type balance struct {
 type lot struct {
 	ledger.Lot
 	seq uint64
+}
+
+// lotList is an account's lots of one asset, ordered as Lots returns them
+// (lotCmp). Lots are never removed (a reversal may refill a spent one):
+// all those before head are empty, so that a read starts at head and costs
+// what it returns, not the account's history.
+type lotList struct {
+	asset ledger.Asset
+	lots  []*lot
+	head  int
+	// never is the number of lots that never expire: the last ones.
+	never int
 }
 
 // New returns an empty Store.
@@ -521,13 +534,12 @@ func (t *tx) commit() error {
 		a.data().insertLot(l)
 	}
 	for _, l := range t.lotAdds {
-		d := find(l.account).data()
-		i := d.findLot(l.id)
-		d.lots[i].Remaining += l.delta
-		if d.lots[i].Remaining > 0 && i < d.head {
-			d.head = i
+		ll, i := find(l.account).data().findLot(l.id) // found by check
+		ll.lots[i].Remaining += l.delta
+		if ll.lots[i].Remaining > 0 && i < ll.head {
+			ll.head = i
 		}
-		d.advance()
+		ll.advance()
 	}
 	for _, in := range t.inserts {
 		e := in.e
@@ -612,18 +624,24 @@ func (t *tx) reindex() {
 	s.expMu.Unlock()
 }
 
-// earliestExpiry returns the expiry of the account's first non-empty lot,
-// and whether it has one that expires. Lots are ordered by expiry, those
-// that never expire last, so every lot that expiring counts expires no
-// earlier: an account is a candidate for Expiring(asOf) only if this is at
-// or before asOf.
+// earliestExpiry returns the earliest expiry of the account's non-empty
+// lots, and whether it has one that expires: the expiry of the lot at the
+// head of some asset's lots (each ordered by expiry, those that never
+// expire last), so every lot that expiring counts expires no earlier. An
+// account is a candidate for Expiring(asOf) only if this is at or before
+// asOf.
 func (d *accountData) earliestExpiry() (time.Time, bool) {
-	for i := d.head; i < len(d.lots); i++ {
-		if l := d.lots[i]; l.Remaining > 0 {
-			return l.Expires, !l.Expires.IsZero()
+	var first time.Time
+	for i := range d.lots {
+		ll := &d.lots[i]
+		if ll.head == len(ll.lots) {
+			continue
+		}
+		if e := ll.lots[ll.head].Expires; !e.IsZero() && (first.IsZero() || e.Before(first)) {
+			first = e
 		}
 	}
-	return time.Time{}, false
+	return first, !first.IsZero()
 }
 
 // check validates every balance delta and lot change against the current
@@ -660,8 +678,8 @@ func (t *tx) check(find func(ledger.AccountID) *account) error {
 		var cur, amount int64
 		found := false
 		if a.d != nil {
-			if j := a.d.findLot(l.id); j >= 0 {
-				cur, amount, found = a.d.lots[j].Remaining, a.d.lots[j].Amount, true
+			if ll, j := a.d.findLot(l.id); ll != nil {
+				cur, amount, found = ll.lots[j].Remaining, ll.lots[j].Amount, true
 			}
 		}
 		if !found {
@@ -815,49 +833,73 @@ func lotCmp(a, b *lot) int {
 	return cmp.Compare(a.seq, b.seq)
 }
 
+// lotsOf returns the account's lots of asset, or nil if it never held one.
+func (d *accountData) lotsOf(asset ledger.Asset) *lotList {
+	for i := range d.lots {
+		if d.lots[i].asset == asset {
+			return &d.lots[i]
+		}
+	}
+	return nil
+}
+
 func (d *accountData) insertLot(l ledger.Lot) {
 	d.seq++
-	n := &lot{Lot: l, seq: d.seq}
-	// Lots that never expire sort last: a lot that expires goes before
-	// all of them, found without reading them (an account credited points
-	// and CO2e by every earn holds as many of each).
-	i := len(d.lots)
-	if l.Expires.IsZero() {
-		d.never++
-	} else {
-		i -= d.never
+	ll := d.lotsOf(l.Asset)
+	if ll == nil {
+		d.lots = append(d.lots, lotList{asset: l.Asset})
+		ll = &d.lots[len(d.lots)-1]
 	}
-	for i > 0 && lotCmp(d.lots[i-1], n) > 0 {
+	ll.insert(&lot{Lot: l, seq: d.seq})
+}
+
+func (ll *lotList) insert(n *lot) {
+	// Lots that never expire sort last: a lot that expires goes before
+	// all of them, found without reading them.
+	i := len(ll.lots)
+	if n.Expires.IsZero() {
+		ll.never++
+	} else {
+		i -= ll.never
+	}
+	for i > 0 && lotCmp(ll.lots[i-1], n) > 0 {
 		i--
 	}
-	d.lots = slices.Insert(d.lots, i, n)
-	if i < d.head {
-		d.head = i
+	ll.lots = slices.Insert(ll.lots, i, n)
+	if i < ll.head {
+		ll.head = i
 	}
-	d.advance()
+	ll.advance()
 }
 
 // advance moves head past empty lots.
-func (d *accountData) advance() {
-	for d.head < len(d.lots) && d.lots[d.head].Remaining == 0 {
-		d.head++
+func (ll *lotList) advance() {
+	for ll.head < len(ll.lots) && ll.lots[ll.head].Remaining == 0 {
+		ll.head++
 	}
 }
 
-// findLot returns the index of a lot, or -1. It searches from head first,
-// where the lots being consumed are.
-func (d *accountData) findLot(id ledger.LotID) int {
-	for i := d.head; i < len(d.lots); i++ {
-		if d.lots[i].ID == id {
-			return i
+// findLot returns the lots that hold the lot id and its index there, or
+// nil. It searches from each head first, where the lots being consumed
+// are, then the spent lots before it (a reversal refilling one).
+func (d *accountData) findLot(id ledger.LotID) (*lotList, int) {
+	for k := range d.lots {
+		ll := &d.lots[k]
+		for i := ll.head; i < len(ll.lots); i++ {
+			if ll.lots[i].ID == id {
+				return ll, i
+			}
 		}
 	}
-	for i := 0; i < d.head && i < len(d.lots); i++ {
-		if d.lots[i].ID == id {
-			return i
+	for k := range d.lots {
+		ll := &d.lots[k]
+		for i := range ll.head {
+			if ll.lots[i].ID == id {
+				return ll, i
+			}
 		}
 	}
-	return -1
+	return nil, -1
 }
 
 // Account implements ledger.ReadTx.
@@ -947,9 +989,12 @@ func (t *tx) Lots(_ context.Context, id ledger.AccountID, asset ledger.Asset, fn
 	if a.d == nil {
 		return nil
 	}
-	lots := a.d.lots[a.d.head:]
-	for i := range lots {
-		if l := lots[i]; l.Remaining > 0 && l.Asset == asset && !fn(l.Lot) {
+	ll := a.d.lotsOf(asset)
+	if ll == nil {
+		return nil
+	}
+	for _, l := range ll.lots[ll.head:] {
+		if l.Remaining > 0 && !fn(l.Lot) {
 			return nil
 		}
 	}
@@ -965,8 +1010,8 @@ func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.d != nil {
-		if i := a.d.findLot(id); i >= 0 {
-			return a.d.lots[i].Lot, nil
+		if ll, i := a.d.findLot(id); ll != nil {
+			return ll.lots[i].Lot, nil
 		}
 	}
 	return ledger.Lot{}, notFound("lot " + id.String())
@@ -1091,15 +1136,16 @@ func (t *tx) Expiring(_ context.Context, asOf time.Time, after ledger.AccountID,
 // than the held amount.
 func (d *accountData) expiring(asOf time.Time) bool {
 	for _, b := range d.bals {
+		ll := d.lotsOf(b.asset)
+		if ll == nil {
+			continue
+		}
 		var sum int64
-		for i := d.head; i < len(d.lots); i++ {
-			l := d.lots[i]
+		for _, l := range ll.lots[ll.head:] {
 			if l.Expires.IsZero() || l.Expires.After(asOf) {
 				break
 			}
-			if l.Asset == b.asset {
-				sum += l.Remaining
-			}
+			sum += l.Remaining
 		}
 		if sum > max(b.held, 0) {
 			return true
