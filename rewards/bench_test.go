@@ -207,3 +207,30 @@ func appendUser(b []byte, n int) []byte {
 	}
 	return b
 }
+
+// BenchmarkRedemptionsExpiring asks a MemRedemptionStore that holds
+// 200,000 resolved redemptions and 10 held ones for those due, as
+// ExpireRedemptions does on every sweep: the answer should cost what the
+// redemptions in flight cost, not the store's history.
+func BenchmarkRedemptionsExpiring(b *testing.B) {
+	ctx := context.Background()
+	s := rewards.NewMemRedemptionStore()
+	t0 := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 200_010 {
+		r := rewards.Redemption{ID: "r-" + strconv.Itoa(i), User: "u", RewardID: "cup", Cost: 10,
+			State: rewards.RedemptionFulfilled, Deadline: t0.Add(time.Minute), HeldAt: t0}
+		if i%20_000 == 0 {
+			r.State = rewards.RedemptionHeld
+		}
+		if _, _, err := s.InsertRedemption(ctx, r); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		due, err := s.Expiring(ctx, t0.Add(time.Hour), "", 100)
+		if err != nil || len(due) != 11 {
+			b.Fatalf("%d due, %v", len(due), err)
+		}
+	}
+}

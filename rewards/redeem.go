@@ -110,15 +110,31 @@ type RedemptionStore interface {
 }
 
 // MemRedemptionStore is the in-memory RedemptionStore, safe for concurrent
-// use. It keeps every redemption.
+// use. It keeps every redemption, and apart the IDs of those held with a
+// deadline, so that Expiring reads the redemptions in flight, not every
+// one ever made.
 type MemRedemptionStore struct {
 	mu sync.RWMutex
 	m  map[string]Redemption
+	// held holds the IDs of the held redemptions with a deadline: the only
+	// ones Expiring may return.
+	held map[string]struct{}
 }
 
 // NewMemRedemptionStore returns an empty MemRedemptionStore.
 func NewMemRedemptionStore() *MemRedemptionStore {
-	return &MemRedemptionStore{m: map[string]Redemption{}}
+	return &MemRedemptionStore{m: map[string]Redemption{}, held: map[string]struct{}{}}
+}
+
+// put stores r, keeping held up to date. s.mu must be held.
+func (s *MemRedemptionStore) put(r Redemption) {
+	r.Replayed = false
+	s.m[r.ID] = r
+	if r.State == RedemptionHeld && !r.Deadline.IsZero() {
+		s.held[r.ID] = struct{}{}
+	} else {
+		delete(s.held, r.ID)
+	}
 }
 
 // InsertRedemption implements RedemptionStore.
@@ -131,8 +147,8 @@ func (s *MemRedemptionStore) InsertRedemption(ctx context.Context, r Redemption)
 	if old, ok := s.m[r.ID]; ok {
 		return old, false, nil
 	}
+	s.put(r)
 	r.Replayed = false
-	s.m[r.ID] = r
 	return r, true, nil
 }
 
@@ -157,8 +173,7 @@ func (s *MemRedemptionStore) UpdateRedemption(ctx context.Context, r Redemption)
 	if _, ok := s.m[r.ID]; !ok {
 		return newErr("MemRedemptionStore.UpdateRedemption", ErrUnknownRedemption, fmt.Sprintf("redemption %q", r.ID))
 	}
-	r.Replayed = false
-	s.m[r.ID] = r
+	s.put(r)
 	return nil
 }
 
@@ -171,12 +186,13 @@ func (s *MemRedemptionStore) DeleteRedemption(ctx context.Context, id string) er
 	defer s.mu.Unlock()
 	if r, ok := s.m[id]; ok && r.State == RedemptionPending {
 		delete(s.m, id)
+		delete(s.held, id)
 	}
 	return nil
 }
 
-// Expiring implements RedemptionStore. It scans every redemption: an
-// in-memory programme has few held at a time.
+// Expiring implements RedemptionStore. It reads the held redemptions with
+// a deadline only.
 func (s *MemRedemptionStore) Expiring(ctx context.Context, asOf time.Time, after string, limit int) ([]Redemption, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -186,8 +202,8 @@ func (s *MemRedemptionStore) Expiring(ctx context.Context, asOf time.Time, after
 	}
 	s.mu.RLock()
 	var out []Redemption
-	for id, r := range s.m {
-		if id > after && r.State == RedemptionHeld && !r.Deadline.IsZero() && !r.Deadline.After(asOf) {
+	for id := range s.held {
+		if r := s.m[id]; id > after && !r.Deadline.After(asOf) {
 			out = append(out, r)
 		}
 	}

@@ -377,6 +377,18 @@ func RunRedemptionStore(t *testing.T, newStore func(t *testing.T) rewards.Redemp
 	exp, err = s.Expiring(ctx(), base.Add(time.Hour), "", 1)
 	require.NoError(t, err)
 	require.Len(t, exp, 1)
+	// A redemption resolved leaves the answer; one whose deadline moves
+	// earlier joins it.
+	fulfilled := held
+	fulfilled.ID, fulfilled.Deadline, fulfilled.State = "x0", base.Add(time.Minute), rewards.RedemptionFulfilled
+	require.NoError(t, s.UpdateRedemption(ctx(), fulfilled))
+	sooner := held
+	sooner.ID, sooner.Deadline = "x1", base.Add(time.Minute)
+	require.NoError(t, s.UpdateRedemption(ctx(), sooner))
+	exp, err = s.Expiring(ctx(), base.Add(time.Hour), "", 10)
+	require.NoError(t, err)
+	require.Len(t, exp, 2)
+	require.Equal(t, []string{"x1", "x2"}, []string{exp[0].ID, exp[1].ID})
 
 	missing := rd
 	missing.ID = "r9"
