@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -71,9 +72,8 @@ type LotID struct {
 func (id LotID) String() string { return string(id.Entry) + "#" + strconv.Itoa(id.Posting) }
 
 // Lot is what is left of one credit to a user account. Debits consume lots
-// soonest-expiring first (lots that never expire last, ties by creation
-// time, then account ID, then insertion order), so that the sum of an account's remaining lots always
-// equals its posted balance.
+// soonest-expiring first (CompareLots, then insertion order), and the sum
+// of an account's remaining lots always equals its posted balance.
 type Lot struct {
 	ID        LotID     // the credit that made it
 	Account   AccountID // a user account
@@ -82,6 +82,21 @@ type Lot struct {
 	Remaining int64     // what is left of it, 0 to Amount
 	Expires   time.Time // zero: never
 	Created   time.Time // the Recorded time of the entry that created it
+}
+
+// CompareLots orders lots as debits consume them: soonest expiry first,
+// lots that never expire last, then by creation time, then by account ID.
+// It returns -1, 0 or +1, as cmp.Compare does; two lots of one account
+// created at one instant with one expiry compare equal, and a Store keeps
+// those in insertion order.
+func CompareLots(a, b Lot) int {
+	if c := compareExpiry(a.Expires, b.Expires); c != 0 {
+		return c
+	}
+	if c := a.Created.Compare(b.Created); c != 0 {
+		return c
+	}
+	return strings.Compare(string(a.Account), string(b.Account))
 }
 
 // LotUse records that an entry took Amount out of a lot (or, in a reversal,

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
@@ -298,21 +297,7 @@ func (p *Programme) donationDebits(ctx context.Context, op string, req DonateReq
 			}
 		}
 	}
-	slices.SortStableFunc(lots, func(a, b lot) int {
-		switch {
-		case a.Expires.IsZero() != b.Expires.IsZero():
-			if a.Expires.IsZero() {
-				return 1
-			}
-			return -1
-		case !a.Expires.Equal(b.Expires):
-			return a.Expires.Compare(b.Expires)
-		}
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(string(a.Account), string(b.Account))
-	})
+	slices.SortStableFunc(lots, func(a, b lot) int { return ledger.CompareLots(a.Lot, b.Lot) })
 	need := int64(req.Points)
 	sums := map[ledger.AccountID]int64{}
 	var order []ledger.AccountID

@@ -312,3 +312,47 @@ func BenchmarkSpendAfterHistory(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkReverseAfterHistory earns a point into a child account that
+// already holds history unspent earns, then reverses that earn, which
+// takes the point back from the lot the earn made: finding that lot should
+// not cost the lots in front of it.
+func BenchmarkReverseAfterHistory(b *testing.B) {
+	for _, history := range []int{10, 10_000} {
+		b.Run("earns="+strconv.Itoa(history), func(b *testing.B) {
+			l := benchLedger(b)
+			ctx := context.Background()
+			if _, err := l.OpenUser(ctx, "u"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := l.LinkPartner(ctx, "u", "a"); err != nil {
+				b.Fatal(err)
+			}
+			earn := []ledger.Posting{
+				{Account: ledger.IssuanceAccount("a"), Asset: ledger.Points, Amount: -1},
+				{Account: ledger.PartnerAccount("u", "a"), Asset: ledger.Points, Amount: 1},
+			}
+			for i := range history {
+				if _, err := l.Post(ctx, ledger.PostRequest{Key: "earn-" + strconv.Itoa(i), Postings: earn}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			key := make([]byte, 0, 32)
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cputime.Process()
+			for i := 0; i < b.N; i++ {
+				key = strconv.AppendInt(append(key[:0], 'e'), int64(i), 10)
+				e, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: earn})
+				if err != nil {
+					b.Fatal(err)
+				}
+				key[0] = 'r'
+				if _, err := l.Reverse(ctx, ledger.ReverseRequest{Key: string(key), Entry: e.ID}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, cpu)
+		})
+	}
+}

@@ -31,11 +31,13 @@
 // miss the TLB less. runtime.MemStats does not count it; the process's
 // resident size does. It is unmapped when the Store is garbage collected.
 //
-// An account keeps the lots of each asset apart, ordered as Lots returns
-// them, with the spent ones behind a head: a spend reads from the first lot
-// not yet empty, so it costs the same after ten thousand earns as after ten
-// (BenchmarkSpendAfterHistory), although spent lots are kept (a reversal
-// refills them).
+// An account keeps the lots of each asset apart, and the lots that hold
+// something apart from the spent ones (kept, for a reversal may refill
+// them): a spend reads the lots that hold something, soonest-expiring
+// first, and the reversal of a credit finds its lot from the newest end,
+// so both cost the same after ten thousand earns as after ten
+// (BenchmarkSpendAfterHistory, BenchmarkReverseAfterHistory). Reversing
+// an old spend searches the spent lots, newest first.
 //
 // Expiring and PendingHolds read indexes that commits keep (user accounts
 // by their earliest expiring lot, pending holds by deadline, each in ID

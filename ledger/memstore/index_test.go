@@ -94,7 +94,7 @@ func (c *checked) check() {
 			ids = append(ids, id)
 			if a.d != nil {
 				for _, ll := range a.d.lots {
-					for _, l := range ll.lots {
+					for _, l := range slices.Concat(ll.live(), ll.spent) {
 						if !l.Expires.IsZero() {
 							times = append(times, l.Expires)
 						}

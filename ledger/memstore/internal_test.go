@@ -305,10 +305,10 @@ func (x *hashIndex) len() int {
 func (x *hashIndex) depth() int { return bits.Len(uint(len(x.dir))) - 1 }
 
 // TestLotsPerAsset credits an account points and CO2e alternately, spends
-// points lot by lot, and checks that each asset's
-// lots keep their own head: spent points lots fall behind the points head
-// while CO2e lots, never spent, stay where they are; earliestExpiry reads
-// the heads, and findLot still finds a spent lot.
+// points lot by lot, and checks that each asset's lots keep their own live
+// lots: spent points lots leave them while the CO2e lots stay,
+// earliestExpiry reads the first live lot of each, and findLot still finds
+// a spent lot.
 func TestLotsPerAsset(t *testing.T) {
 	d := &accountData{}
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -324,7 +324,7 @@ func TestLotsPerAsset(t *testing.T) {
 		}
 	}
 	pts, co2 := d.lotsOf(ledger.Points), d.lotsOf(ledger.CO2e)
-	if pts == nil || co2 == nil || len(pts.lots) != n || len(co2.lots) != n {
+	if pts == nil || co2 == nil || len(pts.live()) != n || len(co2.live()) != n {
 		t.Fatalf("lists %+v", d.lots)
 	}
 	if e, ok := d.earliestExpiry(); !ok || !e.Equal(t0.AddDate(1, 0, 0)) {
@@ -332,30 +332,93 @@ func TestLotsPerAsset(t *testing.T) {
 	}
 	// Spend the first 30 points lots, as a commit's lot changes do.
 	for i := range 30 {
-		ll, j := d.findLot(ledger.LotID{Entry: ledger.EntryID("e" + strconv.Itoa(i)), Posting: len(ledger.Points)})
-		if ll != pts || j != i {
-			t.Fatalf("points lot %d found at %p[%d]", i, ll, j)
+		ll, x := d.findLot(ledger.LotID{Entry: ledger.EntryID("e" + strconv.Itoa(i)), Posting: len(ledger.Points)})
+		if ll != pts || x != pts.live()[0] {
+			t.Fatalf("points lot %d not found at the head", i)
 		}
-		ll.lots[j].Remaining = 0
-		ll.advance()
+		ll.add(x, -x.Remaining)
 	}
-	if pts.head != 30 || co2.head != 0 {
-		t.Fatalf("heads: points %d, CO2e %d; want 30 and 0", pts.head, co2.head)
+	if len(pts.live()) != n-30 || len(pts.spent) != 30 || len(co2.live()) != n {
+		t.Fatalf("%d live and %d spent points lots, %d live CO2e lots", len(pts.live()), len(pts.spent), len(co2.live()))
 	}
 	if e, _ := d.earliestExpiry(); !e.Equal(t0.AddDate(1, 0, 30)) {
 		t.Fatalf("earliestExpiry = %v after the spends", e)
 	}
-	// A spent lot is still found (a reversal refills it); a lot's ID
-	// finds the lot of its own asset.
-	id := ledger.LotID{Entry: "e7", Posting: len(ledger.Points)}
-	ll, j := d.findLot(id)
-	if ll != pts || j != 7 {
-		t.Fatalf("spent lot found at %p[%d]", ll, j)
+	if ll, x := d.findLot(ledger.LotID{Entry: "e7", Posting: len(ledger.Points)}); ll != pts || x == nil || x.Remaining != 0 {
+		t.Fatal("spent lot e7 not found")
 	}
-	if _, j := d.findLot(ledger.LotID{Entry: "e7", Posting: len(ledger.CO2e)}); j != 7 {
-		t.Fatalf("CO2e lot e7 at %d", j)
+	if ll, x := d.findLot(ledger.LotID{Entry: "e7", Posting: len(ledger.CO2e)}); ll != co2 || x == nil {
+		t.Fatal("CO2e lot e7 not found")
 	}
 	if ll, _ := d.findLot(ledger.LotID{Entry: "e999"}); ll != nil {
 		t.Fatal("found a lot never inserted")
+	}
+}
+
+// TestLotListModel runs random lot changes (new lots that expire or not,
+// spends, partial and whole, refills of spent lots, at the head and
+// elsewhere) against a plain list of every lot, and checks after each that
+// the live lots are exactly the non-empty ones in lotCmp order, the spent
+// ones exactly the empty ones, never counts the live lots that never
+// expire, and findLot finds every lot.
+func TestLotListModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	d := &accountData{}
+	var all []*lot // every lot, as inserted
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for step := range 4000 {
+		switch op := r.IntN(10); {
+		case op < 3 || len(all) == 0:
+			l := ledger.Lot{ID: ledger.LotID{Entry: ledger.EntryID("e" + strconv.Itoa(step))}, Asset: ledger.Points,
+				Amount: 3, Remaining: 3, Created: t0.Add(time.Duration(r.IntN(100)) * time.Minute)}
+			if r.IntN(3) > 0 {
+				l.Expires = t0.Add(time.Duration(r.IntN(50)) * time.Hour)
+			}
+			d.insertLot(l)
+			_, x := d.findLot(l.ID)
+			all = append(all, x)
+		default:
+			var x *lot
+			if live := d.lots[0].live(); op < 6 && len(live) > 0 {
+				x = live[0] // as a spend does
+			} else {
+				x = all[r.IntN(len(all))]
+			}
+			delta := int64(r.IntN(int(x.Amount)+1)) - x.Remaining // to anything from 0 to Amount
+			d.lots[0].add(x, delta)
+		}
+		ll := &d.lots[0]
+		var want, empty []*lot
+		never := 0
+		for _, x := range all {
+			if x.Remaining > 0 {
+				want = append(want, x)
+				if x.Expires.IsZero() {
+					never++
+				}
+			} else {
+				empty = append(empty, x)
+			}
+		}
+		slices.SortFunc(want, lotCmp)
+		if !slices.Equal(ll.live(), want) {
+			t.Fatalf("step %d: %d live lots, want %d, or out of order", step, len(ll.live()), len(want))
+		}
+		if ll.never != never {
+			t.Fatalf("step %d: never = %d, want %d", step, ll.never, never)
+		}
+		if len(ll.spent) != len(empty) || slices.ContainsFunc(ll.spent, func(x *lot) bool { return x.Remaining != 0 }) {
+			t.Fatalf("step %d: %d spent lots, want %d", step, len(ll.spent), len(empty))
+		}
+		if step%50 == 0 {
+			for _, x := range all {
+				if _, got := d.findLot(x.ID); got != x {
+					t.Fatalf("step %d: lot %s not found", step, x.ID)
+				}
+			}
+		}
+	}
+	if len(d.lots[0].lots) > 2*len(d.lots[0].live())+64 {
+		t.Fatalf("%d slots for %d live lots", len(d.lots[0].lots), len(d.lots[0].live()))
 	}
 }

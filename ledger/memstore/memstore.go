@@ -106,23 +106,6 @@ type balance struct {
 	posted, held int64
 }
 
-type lot struct {
-	ledger.Lot
-	seq uint64
-}
-
-// lotList is an account's lots of one asset, ordered as Lots returns them
-// (lotCmp). Lots are never removed (a reversal may refill a spent one):
-// all those before head are empty, so that a read starts at head and costs
-// what it returns, not the account's history.
-type lotList struct {
-	asset ledger.Asset
-	lots  []*lot
-	head  int
-	// never is the number of lots that never expire: the last ones.
-	never int
-}
-
 // New returns an empty Store.
 func New() *Store {
 	mem, seed := offheap.New(), maphash.MakeSeed()
@@ -534,12 +517,8 @@ func (t *tx) commit() error {
 		a.data().insertLot(l)
 	}
 	for _, l := range t.lotAdds {
-		ll, i := find(l.account).data().findLot(l.id) // found by check
-		ll.lots[i].Remaining += l.delta
-		if ll.lots[i].Remaining > 0 && i < ll.head {
-			ll.head = i
-		}
-		ll.advance()
+		ll, x := find(l.account).data().findLot(l.id) // found by check
+		ll.add(x, l.delta)
 	}
 	for _, in := range t.inserts {
 		e := in.e
@@ -633,12 +612,10 @@ func (t *tx) reindex() {
 func (d *accountData) earliestExpiry() (time.Time, bool) {
 	var first time.Time
 	for i := range d.lots {
-		ll := &d.lots[i]
-		if ll.head == len(ll.lots) {
-			continue
-		}
-		if e := ll.lots[ll.head].Expires; !e.IsZero() && (first.IsZero() || e.Before(first)) {
-			first = e
+		if live := d.lots[i].live(); len(live) > 0 {
+			if e := live[0].Expires; !e.IsZero() && (first.IsZero() || e.Before(first)) {
+				first = e
+			}
 		}
 	}
 	return first, !first.IsZero()
@@ -678,8 +655,8 @@ func (t *tx) check(find func(ledger.AccountID) *account) error {
 		var cur, amount int64
 		found := false
 		if a.d != nil {
-			if ll, j := a.d.findLot(l.id); ll != nil {
-				cur, amount, found = ll.lots[j].Remaining, ll.lots[j].Amount, true
+			if _, x := a.d.findLot(l.id); x != nil {
+				cur, amount, found = x.Remaining, x.Amount, true
 			}
 		}
 		if !found {
@@ -817,91 +794,6 @@ func (d *accountData) balance(asset ledger.Asset) *balance {
 	return &d.bals[len(d.bals)-1]
 }
 
-// lotLess orders lots as Lots returns them.
-func lotCmp(a, b *lot) int {
-	switch {
-	case a.Expires.IsZero() != b.Expires.IsZero():
-		if a.Expires.IsZero() {
-			return 1
-		}
-		return -1
-	case !a.Expires.Equal(b.Expires):
-		return a.Expires.Compare(b.Expires)
-	case !a.Created.Equal(b.Created):
-		return a.Created.Compare(b.Created)
-	}
-	return cmp.Compare(a.seq, b.seq)
-}
-
-// lotsOf returns the account's lots of asset, or nil if it never held one.
-func (d *accountData) lotsOf(asset ledger.Asset) *lotList {
-	for i := range d.lots {
-		if d.lots[i].asset == asset {
-			return &d.lots[i]
-		}
-	}
-	return nil
-}
-
-func (d *accountData) insertLot(l ledger.Lot) {
-	d.seq++
-	ll := d.lotsOf(l.Asset)
-	if ll == nil {
-		d.lots = append(d.lots, lotList{asset: l.Asset})
-		ll = &d.lots[len(d.lots)-1]
-	}
-	ll.insert(&lot{Lot: l, seq: d.seq})
-}
-
-func (ll *lotList) insert(n *lot) {
-	// Lots that never expire sort last: a lot that expires goes before
-	// all of them, found without reading them.
-	i := len(ll.lots)
-	if n.Expires.IsZero() {
-		ll.never++
-	} else {
-		i -= ll.never
-	}
-	for i > 0 && lotCmp(ll.lots[i-1], n) > 0 {
-		i--
-	}
-	ll.lots = slices.Insert(ll.lots, i, n)
-	if i < ll.head {
-		ll.head = i
-	}
-	ll.advance()
-}
-
-// advance moves head past empty lots.
-func (ll *lotList) advance() {
-	for ll.head < len(ll.lots) && ll.lots[ll.head].Remaining == 0 {
-		ll.head++
-	}
-}
-
-// findLot returns the lots that hold the lot id and its index there, or
-// nil. It searches from each head first, where the lots being consumed
-// are, then the spent lots before it (a reversal refilling one).
-func (d *accountData) findLot(id ledger.LotID) (*lotList, int) {
-	for k := range d.lots {
-		ll := &d.lots[k]
-		for i := ll.head; i < len(ll.lots); i++ {
-			if ll.lots[i].ID == id {
-				return ll, i
-			}
-		}
-	}
-	for k := range d.lots {
-		ll := &d.lots[k]
-		for i := range ll.head {
-			if ll.lots[i].ID == id {
-				return ll, i
-			}
-		}
-	}
-	return nil, -1
-}
-
 // Account implements ledger.ReadTx.
 func (t *tx) Account(_ context.Context, id ledger.AccountID) (ledger.Account, error) {
 	a := t.acct(id)
@@ -993,8 +885,8 @@ func (t *tx) Lots(_ context.Context, id ledger.AccountID, asset ledger.Asset, fn
 	if ll == nil {
 		return nil
 	}
-	for _, l := range ll.lots[ll.head:] {
-		if l.Remaining > 0 && !fn(l.Lot) {
+	for _, l := range ll.live() {
+		if !fn(l.Lot) {
 			return nil
 		}
 	}
@@ -1010,8 +902,8 @@ func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.d != nil {
-		if ll, i := a.d.findLot(id); ll != nil {
-			return ll.lots[i].Lot, nil
+		if _, x := a.d.findLot(id); x != nil {
+			return x.Lot, nil
 		}
 	}
 	return ledger.Lot{}, notFound("lot " + id.String())
@@ -1141,7 +1033,7 @@ func (d *accountData) expiring(asOf time.Time) bool {
 			continue
 		}
 		var sum int64
-		for _, l := range ll.lots[ll.head:] {
+		for _, l := range ll.live() {
 			if l.Expires.IsZero() || l.Expires.After(asOf) {
 				break
 			}

@@ -1,0 +1,172 @@
+package memstore
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/carbonkit/carbonkit/ledger"
+)
+
+// lot is a lot as an account keeps it: seq orders lots that lotCmp would
+// otherwise find equal, in insertion order.
+type lot struct {
+	ledger.Lot
+	seq uint64
+}
+
+// lotCmp orders an account's lots as Lots returns them: by
+// ledger.CompareLots, then in insertion order. No two lots of an account
+// compare equal.
+func lotCmp(a, b *lot) int {
+	if c := ledger.CompareLots(a.Lot, b.Lot); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.seq, b.seq)
+}
+
+// lotList is an account's lots of one asset.
+//
+// Reads want the lots that are not empty, in lotCmp order, and must not
+// pay for the account's history; yet an empty lot is kept, because a
+// reversal may refill it. So the lots not empty are apart: lots[head:],
+// in order, every one of them holding something. A lot that empties at
+// the head (a spend consumes soonest-expiring first, expiry takes the
+// expired ones) is left behind it, nil; one that empties elsewhere (a
+// reversal took back a credit that later lots follow) leaves lots for
+// spent. A lot refilled goes back into lots, in its place.
+type lotList struct {
+	asset ledger.Asset
+	lots  []*lot // lots[head:] are the lots not empty, in lotCmp order; the rest nil
+	head  int
+	// never is the number of lots in lots[head:] that never expire: the
+	// last ones.
+	never int
+	// spent are the empty lots, most recently emptied last.
+	spent []*lot
+}
+
+// live returns the lots not empty, in lotCmp order.
+func (ll *lotList) live() []*lot { return ll.lots[ll.head:] }
+
+// lotsOf returns the account's lots of asset, or nil if it never held one.
+func (d *accountData) lotsOf(asset ledger.Asset) *lotList {
+	for i := range d.lots {
+		if d.lots[i].asset == asset {
+			return &d.lots[i]
+		}
+	}
+	return nil
+}
+
+// insertLot adds a new lot to the account.
+func (d *accountData) insertLot(l ledger.Lot) {
+	d.seq++
+	ll := d.lotsOf(l.Asset)
+	if ll == nil {
+		d.lots = append(d.lots, lotList{asset: l.Asset})
+		ll = &d.lots[len(d.lots)-1]
+	}
+	n := &lot{Lot: l, seq: d.seq}
+	if n.Remaining == 0 {
+		ll.spent = append(ll.spent, n)
+		return
+	}
+	ll.insert(n)
+}
+
+// insert puts x, which is not empty, among the live lots, in its place.
+func (ll *lotList) insert(x *lot) {
+	// Lots that never expire sort last: a lot that expires goes before
+	// all of them, found without reading them.
+	i := len(ll.lots)
+	if x.Expires.IsZero() {
+		ll.never++
+	} else {
+		i -= ll.never
+	}
+	for i > ll.head && lotCmp(ll.lots[i-1], x) > 0 {
+		i--
+	}
+	if i == ll.head && ll.head > 0 {
+		// A free slot in front: no lot moves.
+		ll.head--
+		ll.lots[ll.head] = x
+		return
+	}
+	ll.lots = slices.Insert(ll.lots, i, x)
+}
+
+// findLot returns the lot id and the lots that hold it, or nils. It looks
+// from both ends of the live lots inward, so that both the lot a spend
+// consumes (at the head) and the one a credit just made (near the end,
+// which its reversal takes back) are found at once; then among the spent
+// lots, most recently emptied first (a reversal refilling one).
+func (d *accountData) findLot(id ledger.LotID) (*lotList, *lot) {
+	for k := range d.lots {
+		ll := &d.lots[k]
+		live := ll.live()
+		for i, j := 0, len(live)-1; i <= j; i, j = i+1, j-1 {
+			if live[i].ID == id {
+				return ll, live[i]
+			}
+			if live[j].ID == id {
+				return ll, live[j]
+			}
+		}
+	}
+	for k := range d.lots {
+		ll := &d.lots[k]
+		for i := len(ll.spent) - 1; i >= 0; i-- {
+			if ll.spent[i].ID == id {
+				return ll, ll.spent[i]
+			}
+		}
+	}
+	return nil, nil
+}
+
+// add changes the remaining amount of x, one of ll's lots, by delta (the
+// caller has checked that it stays within 0 and the lot's amount), and
+// moves it between the live lots and the spent ones if it empties or is
+// refilled.
+func (ll *lotList) add(x *lot, delta int64) {
+	was := x.Remaining
+	x.Remaining += delta
+	switch {
+	case was > 0 && x.Remaining == 0:
+		ll.remove(x)
+		ll.spent = append(ll.spent, x)
+	case was == 0 && x.Remaining > 0:
+		i := slices.Index(ll.spent, x)
+		ll.spent = slices.Delete(ll.spent, i, i+1)
+		ll.insert(x)
+	}
+}
+
+// remove takes x out of the live lots.
+func (ll *lotList) remove(x *lot) {
+	if x.Expires.IsZero() {
+		ll.never--
+	}
+	live := ll.live()
+	i, _ := slices.BinarySearchFunc(live, x, lotCmp) // exact: no two lots compare equal
+	if i == 0 {
+		ll.lots[ll.head] = nil
+		ll.head++
+		ll.compact()
+		return
+	}
+	ll.lots = slices.Delete(ll.lots, ll.head+i, ll.head+i+1)
+}
+
+// compact drops the free slots in front of the live lots once they are
+// the larger part of the slice, so that the slice does not keep growing
+// while the account's lots are spent one after another.
+func (ll *lotList) compact() {
+	if ll.head < 32 || ll.head < len(ll.lots)/2 {
+		return
+	}
+	n := copy(ll.lots, ll.lots[ll.head:])
+	clear(ll.lots[n:])
+	ll.lots, ll.head = ll.lots[:n], 0
+}
