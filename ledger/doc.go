@@ -23,7 +23,10 @@
 //   - Every credit to a user account becomes a Lot with an expiry (from
 //     Options.Expiry). Debits consume lots soonest-expiring first and record
 //     which (Entry.Lots), so a reversal restores exactly those lots, and
-//     Expire moves what is left of expired lots to breakage.
+//     Expire moves what is left of expired lots to breakage. A spend at the
+//     parent allocates across the children (Options.Allocation), reading of
+//     each only the lots it can take; Allocate tells, without spending,
+//     what a spend would take from each.
 //   - Holds reserve funds (available = posted - held) until committed, for
 //     all or less, or voided, exactly once; a hold with a deadline expires
 //     (ExpireHolds).

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -318,8 +320,11 @@ func TestSpendAllocation(t *testing.T) {
 			e.earn("a", "u", "a", 20) // expires day 10
 			e.clock.Set(t0.Add(1 * day))
 			e.earn("b", "u", "b", 20) // expires day 11
+			debits, err := e.l.Allocate(e.ctx, "u", ledger.Points, 30, tc.alloc)
+			require.NoError(t, err)
 			spent, err := e.l.Spend(e.ctx, ledger.Spend{Key: "s", User: "u", Asset: ledger.Points, Amount: 30, To: shop, Allocation: tc.alloc})
 			require.NoError(t, err)
+			require.Equal(t, spent.Postings[:len(spent.Postings)-1], debits, "Allocate foresaw the spend's debits")
 			for p, left := range tc.want {
 				require.Equal(t, left, e.posted(ledger.PartnerAccount("u", p)), "child %s", p)
 			}
@@ -331,6 +336,76 @@ func TestSpendAllocation(t *testing.T) {
 			e.check()
 		})
 	}
+}
+
+// TestAllocateMatchesSpend builds random users (lots of random expiries in
+// several children and the parent, some of them held) and checks that
+// Allocate foresees exactly the debits of the Spend made right after it,
+// under both allocations, or fails as the Spend does.
+func TestAllocateMatchesSpend(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	e := newEnv(t, &ledger.Options{Expiry: ledger.ExpireAfter(10 * day)})
+	_, err := e.l.OpenAccount(e.ctx, shop, ledger.BalancePolicy{})
+	require.NoError(t, err)
+	partners := []carbon.PartnerID{"a", "b", "c"}
+	spends, shorts := 0, 0
+	for u := range 40 {
+		user := carbon.UserID("u" + strconv.Itoa(u))
+		e.user(user, partners...)
+		for i := range 2 + r.IntN(12) {
+			e.clock.Set(t0.Add(time.Duration(r.IntN(5*24)) * time.Hour))
+			e.earn(string(user)+"-e"+strconv.Itoa(i), user, partners[r.IntN(len(partners))], 1+r.Int64N(20))
+		}
+		e.clock.Set(t0.Add(5 * day))
+		if r.IntN(2) == 0 {
+			_, err := e.l.HoldSpend(e.ctx, ledger.Spend{Key: string(user) + "-h", User: user, Asset: ledger.Points, Amount: 1 + r.Int64N(15), To: shop})
+			require.True(t, err == nil || errors.Is(err, ledger.ErrInsufficientFunds), "%v", err)
+		}
+		for i := range 4 {
+			alloc := &ledger.Allocation{}
+			if r.IntN(2) == 0 {
+				alloc.Priority = []carbon.PartnerID{partners[r.IntN(len(partners))]}
+			}
+			amount := 1 + r.Int64N(60)
+			debits, aerr := e.l.Allocate(e.ctx, user, ledger.Points, amount, alloc)
+			spent, serr := e.l.Spend(e.ctx, ledger.Spend{Key: string(user) + "-s" + strconv.Itoa(i), User: user, Asset: ledger.Points,
+				Amount: amount, To: shop, Allocation: alloc})
+			if serr != nil {
+				require.ErrorIs(t, serr, ledger.ErrInsufficientFunds)
+				require.ErrorIs(t, aerr, ledger.ErrInsufficientFunds, "Allocate agreed to what Spend refused")
+				shorts++
+				continue
+			}
+			require.NoError(t, aerr)
+			require.Equal(t, spent.Postings[:len(spent.Postings)-1], debits)
+			spends++
+		}
+	}
+	require.Greater(t, spends, 20)
+	require.Greater(t, shorts, 5)
+	e.check()
+
+	// Bad input changes nothing and gets its typed error.
+	before := e.snapshot()
+	for _, tc := range []struct {
+		user   carbon.UserID
+		asset  ledger.Asset
+		amount int64
+		alloc  *ledger.Allocation
+		want   error
+	}{
+		{"", ledger.Points, 1, nil, ledger.ErrInvalidRequest},
+		{"u0", "NOPE", 1, nil, ledger.ErrUnknownAsset},
+		{"u0", ledger.Points, 0, nil, ledger.ErrInvalidAmount},
+		{"u0", ledger.Points, -5, nil, ledger.ErrInvalidAmount},
+		{"u0", ledger.Points, 1, &ledger.Allocation{Priority: []carbon.PartnerID{"bad partner"}}, ledger.ErrInvalidRequest},
+		{"nobody", ledger.Points, 1, nil, ledger.ErrUnknownAccount},
+		{"u0", ledger.Points, 1 << 62, nil, ledger.ErrInsufficientFunds},
+	} {
+		_, err := e.l.Allocate(e.ctx, tc.user, tc.asset, tc.amount, tc.alloc)
+		require.ErrorIs(t, err, tc.want, "%+v", tc)
+	}
+	require.Equal(t, before, e.snapshot())
 }
 
 func TestSpendInMallDebitsThatChildOnly(t *testing.T) {

@@ -770,63 +770,13 @@ func (w *writer) spendParent(s Spend, alloc Allocation, hold bool) error {
 			return err
 		}
 	}
-	var cands []candidate
-	var total int64
-	for i, id := range srcs {
-		b, err := w.tx.Balance(w.ctx, id, s.Asset)
-		if err != nil {
-			return storeErr(w.op, err, ErrUnknownAccount)
-		}
-		rank := len(alloc.Priority)
-		if p := id.Partner(); p != "" {
-			if j := slices.Index(alloc.Priority, p); j >= 0 {
-				rank = j
-			}
-		}
-		skip := b.Held
-		err = w.tx.Lots(w.ctx, id, s.Asset, func(lot Lot) bool {
-			r := lot.Remaining
-			if skip >= r {
-				skip -= r
-				return true
-			}
-			r -= skip
-			skip = 0
-			cands = append(cands, candidate{src: i, lot: lot.ID, expires: lot.Expires, created: lot.Created, rank: rank, amount: r})
-			return true
-		})
-		if err != nil {
-			return storeErr(w.op, err, ErrUnknownAccount)
-		}
+	var uses *[]LotUse
+	if !hold {
+		uses = &w.e.Lots
 	}
-	slices.SortStableFunc(cands, func(a, b candidate) int {
-		if a.rank != b.rank {
-			return a.rank - b.rank
-		}
-		if c := compareExpiry(a.expires, b.expires); c != 0 {
-			return c
-		}
-		return a.created.Compare(b.created)
-	})
-	takes := make([]int64, len(srcs))
-	need := s.Amount
-	for _, c := range cands {
-		if need == 0 {
-			break
-		}
-		take := min(c.amount, need)
-		need -= take
-		takes[c.src] += take
-		if !hold {
-			w.e.Lots = append(w.e.Lots, LotUse{Lot: c.lot, Account: srcs[c.src], Asset: s.Asset, Amount: take})
-		}
-	}
-	if need > 0 {
-		for _, c := range cands {
-			total += c.amount // cannot overflow: it is at most the sum of balances
-		}
-		return newErr(w.op, ErrInsufficientFunds, "user "+strconv.Quote(string(s.User))+" has "+strconv.FormatInt(total, 10)+" "+
-			string(s.Asset)+" available across "+strconv.Itoa(len(srcs))+" accounts, needs "+strconv.FormatInt(s.Amount, 10))
+	takes, err := allocate(w.ctx, w.tx, w.op, s.User, srcs, s.Asset, s.Amount, alloc, uses)
+	if err != nil {
+		return err
 	}
 	ps := make([]Posting, 0, len(srcs)+1)
 	for i, t := range takes {
@@ -854,6 +804,81 @@ func (w *writer) spendParent(s Spend, alloc Allocation, hold bool) error {
 		}
 	}
 	return nil
+}
+
+// allocate works out how a spend of amount of asset is taken from srcs, a
+// user's parent and children, under alloc: from the spendable part of
+// each lot (an account's first lots are reserved by its holds), in
+// allocation order (partner priority, then CompareLots), until amount is
+// covered. It returns how much each source gives and, if uses is not nil,
+// appends each lot taken to it.
+//
+// Of each account it reads only the lots that can be taken: an account
+// gives at most amount, in its own lot order, so its lots past the first
+// whose spendable parts reach amount are never reached. A spend then costs
+// what it takes, not the user's history of unspent lots.
+func allocate(ctx context.Context, tx ReadTx, op string, u carbon.UserID, srcs []AccountID, asset Asset, amount int64, alloc Allocation, uses *[]LotUse) ([]int64, error) {
+	var cands []candidate
+	for i, id := range srcs {
+		b, err := tx.Balance(ctx, id, asset)
+		if err != nil {
+			return nil, storeErr(op, err, ErrUnknownAccount)
+		}
+		rank := len(alloc.Priority)
+		if p := id.Partner(); p != "" {
+			if j := slices.Index(alloc.Priority, p); j >= 0 {
+				rank = j
+			}
+		}
+		skip, got := b.Held, int64(0)
+		err = tx.Lots(ctx, id, asset, func(lot Lot) bool {
+			r := lot.Remaining
+			if skip >= r {
+				skip -= r
+				return true
+			}
+			r -= skip
+			skip = 0
+			cands = append(cands, candidate{src: i, lot: lot.ID, expires: lot.Expires, created: lot.Created, rank: rank, amount: r})
+			got += r // at most the account's balance: cannot overflow
+			return got < amount
+		})
+		if err != nil {
+			return nil, storeErr(op, err, ErrUnknownAccount)
+		}
+	}
+	slices.SortStableFunc(cands, func(a, b candidate) int {
+		if a.rank != b.rank {
+			return a.rank - b.rank
+		}
+		if c := compareExpiry(a.expires, b.expires); c != 0 {
+			return c
+		}
+		return a.created.Compare(b.created)
+	})
+	takes := make([]int64, len(srcs))
+	need := amount
+	for _, c := range cands {
+		if need == 0 {
+			break
+		}
+		take := min(c.amount, need)
+		need -= take
+		takes[c.src] += take
+		if uses != nil {
+			*uses = append(*uses, LotUse{Lot: c.lot, Account: srcs[c.src], Asset: asset, Amount: take})
+		}
+	}
+	if need > 0 {
+		// Short: every account fell short of amount, so every lot was read.
+		var total int64
+		for _, c := range cands {
+			total += c.amount // cannot overflow: it is at most the sum of balances
+		}
+		return nil, newErr(op, ErrInsufficientFunds, "user "+strconv.Quote(string(u))+" has "+strconv.FormatInt(total, 10)+" "+
+			string(asset)+" available across "+strconv.Itoa(len(srcs))+" accounts, needs "+strconv.FormatInt(amount, 10))
+	}
+	return takes, nil
 }
 
 // compareExpiry orders expiry times with the zero time (never) last.

@@ -105,6 +105,65 @@ func (l *Ledger) Rollup(ctx context.Context, u carbon.UserID, asset Asset) (Roll
 	return r, err
 }
 
+// Allocate returns the debits that a Spend of amount of asset at user u's
+// parent would take if it were made now under alloc (nil:
+// Options.Allocation): one negative posting per account it takes from, the
+// parent first, then the children in ID order. It only reads: it is for a
+// caller that posts an entry of its own from the same points (a donation
+// that also pays a red packet, say). A write in between may take those
+// points; Post then fails with ErrInsufficientFunds and the caller may
+// ask again. Like a spend, it reads of each account only the lots it would
+// take. Errors: ErrInvalidRequest, ErrUnknownAsset, ErrInvalidAmount,
+// ErrUnknownAccount (user never opened), ErrInsufficientFunds, ErrStore.
+func (l *Ledger) Allocate(ctx context.Context, u carbon.UserID, asset Asset, amount int64, alloc *Allocation) ([]Posting, error) {
+	const op = "Allocate"
+	if err := u.Validate(); err != nil {
+		return nil, &Error{Op: op, Kind: ErrInvalidRequest, Err: err}
+	}
+	parent := UserAccount(u)
+	if err := l.checkRead(op, parent, asset); err != nil {
+		return nil, err
+	}
+	if amount <= 0 {
+		return nil, newErr(op, ErrInvalidAmount, "amount "+strconv.FormatInt(amount, 10)+" is not positive")
+	}
+	a := l.alloc
+	if alloc != nil {
+		for _, p := range alloc.Priority {
+			if err := p.Validate(); err != nil {
+				return nil, &Error{Op: op, Kind: ErrInvalidRequest, Detail: "allocation priority", Err: err}
+			}
+		}
+		a = *alloc
+	}
+	var out []Posting
+	err := l.view(ctx, op, func(tx ReadTx) error {
+		kids, err := tx.Children(ctx, parent)
+		if err != nil {
+			return storeErr(op, err, ErrUnknownAccount)
+		}
+		srcs := make([]AccountID, 0, len(kids)+1)
+		srcs = append(srcs, parent)
+		for _, k := range kids {
+			srcs = append(srcs, k.ID)
+		}
+		takes, err := allocate(ctx, tx, op, u, srcs, asset, amount, a, nil)
+		if err != nil {
+			return err
+		}
+		for i, t := range takes {
+			if t > 0 {
+				out = append(out, Posting{Account: srcs[i], Asset: asset, Amount: -t})
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // BalanceAt returns an account's posted balance in asset counting the
 // entries effective at or before t (holds and voids move no posted value).
 // It reads the account's whole history. Errors: as Balance, and

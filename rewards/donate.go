@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"time"
 
@@ -261,64 +260,17 @@ func (p *Programme) findByKey(ctx context.Context, op string, user carbon.UserID
 
 // donationDebits returns the postings that take the donation's points from
 // the user: from the partner's child, or at the parent from the
-// soonest-expiring lots of every account of the user (the ledger's
-// default allocation), summed per account.
+// soonest-expiring lots of every account of the user (ledger.Allocate
+// with the default allocation, whatever the ledger's options say), summed
+// per account.
 func (p *Programme) donationDebits(ctx context.Context, op string, req DonateRequest) ([]ledger.Posting, error) {
 	if req.Partner != "" {
 		return []ledger.Posting{{Account: ledger.PartnerAccount(req.User, req.Partner), Asset: ledger.Points, Amount: -int64(req.Points)}}, nil
 	}
-	r, err := p.ledger.Rollup(ctx, req.User, ledger.Points)
+	ps, err := p.ledger.Allocate(ctx, req.User, ledger.Points, int64(req.Points), &ledger.Allocation{})
 	if err != nil {
-		return nil, ledgerErr(op, err, fmt.Sprintf("user %q", req.User), ledger.ErrUnknownAccount, ErrNotLinked)
+		return nil, ledgerErr(op, err, fmt.Sprintf("donation of user %q", req.User),
+			ledger.ErrUnknownAccount, ErrNotLinked, ledger.ErrInsufficientFunds, ErrInsufficientPoints)
 	}
-	type lot struct {
-		ledger.Lot
-		avail int64
-	}
-	var lots []lot
-	accounts := []ledger.AccountID{ledger.UserAccount(req.User)}
-	held := map[ledger.AccountID]int64{ledger.UserAccount(req.User): r.Own.Held}
-	for _, c := range r.Children {
-		accounts = append(accounts, c.Account)
-		held[c.Account] = c.Balance.Held
-	}
-	for _, a := range accounts {
-		ls, err := p.ledger.Lots(ctx, a, ledger.Points)
-		if err != nil {
-			return nil, ledgerErr(op, err, "")
-		}
-		// Holds reserve an account's first lots (the ledger skips them).
-		skip := held[a]
-		for _, l := range ls {
-			take := min(skip, l.Remaining)
-			skip -= take
-			if l.Remaining-take > 0 {
-				lots = append(lots, lot{Lot: l, avail: l.Remaining - take})
-			}
-		}
-	}
-	slices.SortStableFunc(lots, func(a, b lot) int { return ledger.CompareLots(a.Lot, b.Lot) })
-	need := int64(req.Points)
-	sums := map[ledger.AccountID]int64{}
-	var order []ledger.AccountID
-	for _, l := range lots {
-		if need == 0 {
-			break
-		}
-		take := min(need, l.avail)
-		if sums[l.Account] == 0 {
-			order = append(order, l.Account)
-		}
-		sums[l.Account] += take
-		need -= take
-	}
-	if need > 0 {
-		avail, _ := r.Total.Available()
-		return nil, newErr(op, ErrInsufficientPoints, fmt.Sprintf("user %q has %d points available, the donation is %d", req.User, avail, req.Points))
-	}
-	out := make([]ledger.Posting, 0, len(order)+3)
-	for _, a := range order {
-		out = append(out, ledger.Posting{Account: a, Asset: ledger.Points, Amount: -sums[a]})
-	}
-	return out, nil
+	return ps, nil
 }

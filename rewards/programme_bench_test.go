@@ -3,6 +3,7 @@ package rewards_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -69,4 +70,53 @@ func BenchmarkEarn(b *testing.B) {
 		}
 	}
 	reportCPU(b, cpu, ops)
+}
+
+// BenchmarkAfterHistory earns a metro trip, redeems a coupon (a hold at
+// the parent, then its commit) and donates a point at the parent, for a
+// user who has earned earns times already and spent little of it: the
+// spends should cost what they take from the user's lots, not the user's
+// history.
+func BenchmarkAfterHistory(b *testing.B) {
+	for _, earns := range []int{10, 5_000} {
+		b.Run("earns="+strconv.Itoa(earns), func(b *testing.B) {
+			e := newEnv(b, func(o *rewards.ProgrammeOptions) {
+				o.Policies[0].DailyCap, o.Policies[0].DefaultScenarioCap = 1<<40, 1<<40
+				o.Sponsors = []rewards.Sponsor{{Name: "acme", FenPerPoint: 1, MaxFen: 1 << 40}}
+				o.Publisher = nil
+			})
+			ctx := e.ctx
+			if err := e.p.FundSponsor(ctx, "fund", "acme", 1<<40); err != nil {
+				b.Fatal(err)
+			}
+			if err := e.p.AddReward(ctx, rewards.Reward{ID: "c", Kind: rewards.RewardCoupon, Title: "Coupon", Payee: "coffee", Cost: 1, Stock: 1 << 40}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range earns {
+				if _, err := e.p.Earn(ctx, trip(b, "t-"+strconv.Itoa(i), "u1", "10", progStart)); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportAllocs()
+			cpu, ops := cputime.Process(), 0
+			for b.Loop() {
+				key := "k-" + strconv.Itoa(ops)
+				ops++
+				if _, err := e.p.Earn(ctx, trip(b, key, "u1", "10", progStart)); err != nil {
+					b.Fatal(err)
+				}
+				rd, err := e.p.Redeem(ctx, rewards.RedeemRequest{Key: key, User: "u1", RewardID: "c"})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.p.Fulfil(ctx, rd.ID); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := e.p.Donate(ctx, rewards.DonateRequest{Key: key, User: "u1", Points: 1, Sponsor: "acme"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			reportCPU(b, cpu, ops)
+		})
+	}
 }

@@ -25,7 +25,7 @@ var progStart = time.Date(2026, 4, 22, 9, 0, 0, 0, shanghai)
 // env is a programme over the real ledger and memstore, with every
 // consumer and a recording publisher.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	ctx    context.Context
 	clock  *carbon.TestClock
 	l      *ledger.Ledger
@@ -81,7 +81,7 @@ var testPartners = []carbon.PartnerID{"eleme", "cainiao", "metro", "xianyu", "ma
 
 // newEnv builds an env; edit may change the options before the programme
 // is built. Users u1..u4 are opened and linked to every test partner.
-func newEnv(t *testing.T, edit func(o *rewards.ProgrammeOptions)) *env {
+func newEnv(t testing.TB, edit func(o *rewards.ProgrammeOptions)) *env {
 	t.Helper()
 	e := &env{t: t, ctx: context.Background(), clock: carbon.NewTestClock(progStart), events: &recorder{}}
 	var err error

@@ -114,17 +114,36 @@ func BenchmarkPost(b *testing.B) {
 
 func benchPosts(b *testing.B, l *ledger.Ledger, ps [2][]ledger.Posting) {
 	ctx := context.Background()
+	timed(b, 'p', func(i int, key []byte) error {
+		_, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]})
+		return err
+	})
+}
+
+// timed runs op b.N times, the i-th with a key of its own (prefix, then
+// i), and reports allocations and CPU time per op.
+func timed(b *testing.B, prefix byte, op func(i int, key []byte) error) {
 	key := make([]byte, 0, 32)
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cputime.Process()
 	for i := 0; i < b.N; i++ {
-		key = strconv.AppendInt(append(key[:0], 'p'), int64(i), 10)
-		if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]}); err != nil {
+		key = strconv.AppendInt(append(key[:0], prefix), int64(i), 10)
+		if err := op(i, key); err != nil {
 			b.Fatal(err)
 		}
 	}
 	reportCPU(b, cpu)
+}
+
+// postHistory posts n entries of postings ps(i) under keys of their own.
+func postHistory(b *testing.B, l *ledger.Ledger, n int, ps func(i int) []ledger.Posting) {
+	b.Helper()
+	for i := range n {
+		if _, err := l.Post(context.Background(), ledger.PostRequest{Key: "earn-" + strconv.Itoa(i), Postings: ps(i)}); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // reportCPU reports the process CPU time per operation since start as
@@ -164,39 +183,6 @@ func BenchmarkPostParallel(b *testing.B) {
 			}
 		}
 	})
-	reportCPU(b, cpu)
-}
-
-// BenchmarkSpendAtParent spends one point at the parent of a user with four
-// children, each holding several lots.
-func BenchmarkSpendAtParent(b *testing.B) {
-	l := benchLedger(b)
-	ctx := context.Background()
-	shop := openShop(b, l, "u")
-	for _, p := range []carbon.PartnerID{"a", "b", "c", "d"} {
-		if _, err := l.LinkPartner(ctx, "u", p); err != nil {
-			b.Fatal(err)
-		}
-		for j := range 4 {
-			_, err := l.Post(ctx, ledger.PostRequest{Key: "f-" + string(p) + strconv.Itoa(j), Postings: []ledger.Posting{
-				{Account: ledger.IssuanceAccount(p), Asset: ledger.Points, Amount: -1 << 40},
-				{Account: ledger.PartnerAccount("u", p), Asset: ledger.Points, Amount: 1 << 40},
-			}})
-			if err != nil {
-				b.Fatal(err)
-			}
-		}
-	}
-	key := make([]byte, 0, 32)
-	b.ReportAllocs()
-	b.ResetTimer()
-	cpu := cputime.Process()
-	for i := 0; i < b.N; i++ {
-		key = strconv.AppendInt(append(key[:0], 's'), int64(i), 10)
-		if _, err := l.Spend(ctx, ledger.Spend{Key: string(key), User: "u", Asset: ledger.Points, Amount: 1, To: shop}); err != nil {
-			b.Fatal(err)
-		}
-	}
 	reportCPU(b, cpu)
 }
 
@@ -281,21 +267,18 @@ func BenchmarkSpendAfterHistory(b *testing.B) {
 				b.Fatal(err)
 			}
 			x, iss := ledger.PartnerAccount("u", "a"), ledger.IssuanceAccount("a")
-			for i := range history {
+			postHistory(b, l, history, func(i int) []ledger.Posting {
 				pts := int64(1)
 				if i == history-1 {
 					pts = 1 << 40
 				}
-				_, err := l.Post(ctx, ledger.PostRequest{Key: "earn-" + strconv.Itoa(i), Postings: []ledger.Posting{
+				return []ledger.Posting{
 					{Account: iss, Asset: ledger.Points, Amount: -pts},
 					{Account: x, Asset: ledger.Points, Amount: pts},
 					{Account: iss, Asset: ledger.CO2e, Amount: -1000},
 					{Account: x, Asset: ledger.CO2e, Amount: 1000},
-				}})
-				if err != nil {
-					b.Fatal(err)
 				}
-			}
+			})
 			// Spend every one-point lot, a hundred at a time.
 			for spent := 0; spent < history-1; spent += 100 {
 				n := int64(min(100, history-1-spent))
@@ -313,10 +296,11 @@ func BenchmarkSpendAfterHistory(b *testing.B) {
 	}
 }
 
-// BenchmarkReverseAfterHistory earns a point into a child account that
-// already holds history unspent earns, then reverses that earn, which
-// takes the point back from the lot the earn made: finding that lot should
-// not cost the lots in front of it.
+// BenchmarkReverseAfterHistory earns a point and a gram of CO2e into a
+// child account that already holds history such unspent earns, then
+// reverses that earn, which takes both back from the lots the earn made:
+// finding those lots should not cost the lots in front of them, of either
+// asset.
 func BenchmarkReverseAfterHistory(b *testing.B) {
 	for _, history := range []int{10, 10_000} {
 		b.Run("earns="+strconv.Itoa(history), func(b *testing.B) {
@@ -331,28 +315,49 @@ func BenchmarkReverseAfterHistory(b *testing.B) {
 			earn := []ledger.Posting{
 				{Account: ledger.IssuanceAccount("a"), Asset: ledger.Points, Amount: -1},
 				{Account: ledger.PartnerAccount("u", "a"), Asset: ledger.Points, Amount: 1},
+				{Account: ledger.IssuanceAccount("a"), Asset: ledger.CO2e, Amount: -1000},
+				{Account: ledger.PartnerAccount("u", "a"), Asset: ledger.CO2e, Amount: 1000},
 			}
-			for i := range history {
-				if _, err := l.Post(ctx, ledger.PostRequest{Key: "earn-" + strconv.Itoa(i), Postings: earn}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			key := make([]byte, 0, 32)
-			b.ReportAllocs()
-			b.ResetTimer()
-			cpu := cputime.Process()
-			for i := 0; i < b.N; i++ {
-				key = strconv.AppendInt(append(key[:0], 'e'), int64(i), 10)
+			postHistory(b, l, history, func(int) []ledger.Posting { return earn })
+			timed(b, 'e', func(_ int, key []byte) error {
 				e, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: earn})
 				if err != nil {
-					b.Fatal(err)
+					return err
 				}
 				key[0] = 'r'
-				if _, err := l.Reverse(ctx, ledger.ReverseRequest{Key: string(key), Entry: e.ID}); err != nil {
+				_, err = l.Reverse(ctx, ledger.ReverseRequest{Key: string(key), Entry: e.ID})
+				return err
+			})
+		})
+	}
+}
+
+// BenchmarkSpendAtParent spends one point at the parent of a user whose
+// four children hold history unspent earns between them: a spend should
+// read the lots it takes, not every lot the user holds.
+func BenchmarkSpendAtParent(b *testing.B) {
+	for _, history := range []int{16, 12_000} {
+		b.Run("earns="+strconv.Itoa(history), func(b *testing.B) {
+			l := benchLedger(b)
+			ctx := context.Background()
+			shop := openShop(b, l, "u")
+			partners := []carbon.PartnerID{"a", "b", "c", "d"}
+			for _, p := range partners {
+				if _, err := l.LinkPartner(ctx, "u", p); err != nil {
 					b.Fatal(err)
 				}
 			}
-			reportCPU(b, cpu)
+			postHistory(b, l, history, func(i int) []ledger.Posting {
+				p := partners[i%len(partners)]
+				return []ledger.Posting{
+					{Account: ledger.IssuanceAccount(p), Asset: ledger.Points, Amount: -1 << 30},
+					{Account: ledger.PartnerAccount("u", p), Asset: ledger.Points, Amount: 1 << 30},
+				}
+			})
+			timed(b, 's', func(_ int, key []byte) error {
+				_, err := l.Spend(ctx, ledger.Spend{Key: string(key), User: "u", Asset: ledger.Points, Amount: 1, To: shop})
+				return err
+			})
 		})
 	}
 }

@@ -96,16 +96,24 @@ func (ll *lotList) insert(x *lot) {
 	ll.lots = slices.Insert(ll.lots, i, x)
 }
 
-// findLot returns the lot id and the lots that hold it, or nils. It looks
-// from both ends of the live lots inward, so that both the lot a spend
-// consumes (at the head) and the one a credit just made (near the end,
-// which its reversal takes back) are found at once; then among the spent
+// findLot returns the lot id and the lots that hold it, or nils. A lot ID
+// does not name its asset, so it looks through every asset's lots at once,
+// from both ends of the live lots inward: both the lot a spend consumes
+// (at the head) and the one a credit just made (near the end, which its
+// reversal takes back) are found at once, whichever asset holds them, and
+// however many lots another asset holds. Then it looks among the spent
 // lots, most recently emptied first (a reversal refilling one).
 func (d *accountData) findLot(id ledger.LotID) (*lotList, *lot) {
-	for k := range d.lots {
-		ll := &d.lots[k]
-		live := ll.live()
-		for i, j := 0, len(live)-1; i <= j; i, j = i+1, j-1 {
+	for off, more := 0, true; more; off++ {
+		more = false
+		for k := range d.lots {
+			ll := &d.lots[k]
+			live := ll.live()
+			i, j := off, len(live)-1-off
+			if i > j {
+				continue
+			}
+			more = true
 			if live[i].ID == id {
 				return ll, live[i]
 			}
@@ -114,11 +122,15 @@ func (d *accountData) findLot(id ledger.LotID) (*lotList, *lot) {
 			}
 		}
 	}
-	for k := range d.lots {
-		ll := &d.lots[k]
-		for i := len(ll.spent) - 1; i >= 0; i-- {
-			if ll.spent[i].ID == id {
-				return ll, ll.spent[i]
+	for off, more := 1, true; more; off++ {
+		more = false
+		for k := range d.lots {
+			ll := &d.lots[k]
+			if i := len(ll.spent) - off; i >= 0 {
+				more = true
+				if ll.spent[i].ID == id {
+					return ll, ll.spent[i]
+				}
 			}
 		}
 	}
