@@ -91,3 +91,44 @@ func benchEarn(b *testing.B, writers int, distinct bool) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
 }
+
+// BenchmarkSpendAfterHistory spends one point from a child account that
+// holds earns unspent lots: a spend should fetch the lots it takes, not
+// every lot the account holds.
+func BenchmarkSpendAfterHistory(b *testing.B) {
+	for _, earns := range []int{10, 2_000} {
+		b.Run("earns="+strconv.Itoa(earns), func(b *testing.B) {
+			ctx := context.Background()
+			s, _, _ := newStore(b, nil)
+			l, err := ledger.New(s, nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			acct, shop := ledger.PartnerAccount("u", "p"), ledger.MerchantAccount("shop")
+			if _, err := l.OpenUser(ctx, "u"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := l.LinkPartner(ctx, "u", "p"); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := l.OpenAccount(ctx, shop, ledger.BalancePolicy{}); err != nil {
+				b.Fatal(err)
+			}
+			for i := range earns {
+				_, err := l.Post(ctx, ledger.PostRequest{Key: "earn-" + strconv.Itoa(i), Postings: []ledger.Posting{
+					{Account: ledger.IssuanceAccount("p"), Asset: ledger.Points, Amount: -1 << 20},
+					{Account: acct, Asset: ledger.Points, Amount: 1 << 20}}})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				_, err := l.Spend(ctx, ledger.Spend{Key: "spend-" + strconv.Itoa(i), User: "u", Partner: "p", Asset: ledger.Points, Amount: 1, To: shop})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -297,36 +297,88 @@ func scanLot(r pgx.Rows) (ledger.Lot, error) {
 	var cs int64
 	var cns int32
 	err := r.Scan(&entry, &posting, &account, &asset, &l.Amount, &l.Remaining, &es, &ens, &cs, &cns)
+	fillLot(&l, entry, posting, account, asset, es, ens, cs, cns)
+	return l, err
+}
+
+// fillLot sets the fields of l from the columns of a lot row.
+func fillLot(l *ledger.Lot, entry string, posting int32, account, asset string, es *int64, ens *int32, cs int64, cns int32) {
 	l.ID = ledger.LotID{Entry: ledger.EntryID(entry), Posting: int(posting)}
 	l.Account, l.Asset = ledger.AccountID(account), ledger.Asset(asset)
 	if es != nil && ens != nil {
 		l.Expires = time.Unix(*es, int64(*ens)).UTC()
 	}
 	l.Created = time.Unix(cs, int64(cns)).UTC()
-	return l, err
 }
 
-// Lots implements ledger.ReadTx. The lots are read whole, then handed to
-// fn (a read-write transaction's rows arrive on its batch's goroutine).
+// Lots implements ledger.ReadTx. It reads the lots a page at a time, in
+// the order of the index on open lots, and stops when fn does: a spend
+// takes its amount from an account's first lots, and must not fetch every
+// lot the account holds. The first page is small, and each next one
+// larger. Each page is handed to fn once read whole (a read-write
+// transaction's rows arrive on its batch's goroutine). The pages of one
+// call see one state: a View reads one snapshot, and the Ledger reads the
+// lots of an account in a write only once it holds the account's lock.
 func (t *txn) Lots(ctx context.Context, id ledger.AccountID, asset ledger.Asset, fn func(ledger.Lot) bool) error {
-	var lots []ledger.Lot
-	err := t.query(ctx, "lots", `SELECT `+lotColumns+` FROM ledger_lots
-		WHERE account = $1 AND asset = $2 AND remaining > 0
-		ORDER BY expires_s ASC NULLS LAST, expires_ns, created_s, created_ns, n`,
-		[]any{string(id), string(asset)}, func(r pgx.Rows) error {
-			l, err := scanLot(r)
-			lots = append(lots, l)
-			return err
-		})
-	if err != nil {
+	var (
+		page []ledger.Lot
+		ns   []int64
+		size = firstLotPage
+	)
+	each := func(r pgx.Rows) error {
+		l, n, err := scanLotN(r)
+		page, ns = append(page, l), append(ns, n)
 		return err
 	}
-	for _, l := range lots {
-		if !fn(l) {
-			break
+	err := t.query(ctx, "lots", sqlLots+sqlLotsOrder, []any{string(id), string(asset), size}, each)
+	for err == nil {
+		for _, l := range page {
+			if !fn(l) {
+				return nil
+			}
+		}
+		if len(page) < size {
+			return nil
+		}
+		last := page[len(page)-1]
+		cs, cns, n := last.Created.Unix(), int32(last.Created.Nanosecond()), ns[len(ns)-1]
+		size = min(2*size, maxLotPage)
+		page, ns = page[:0], ns[:0]
+		if last.Expires.IsZero() {
+			err = t.query(ctx, "lots", sqlLots+sqlLotsAfterNever+sqlLotsOrder, []any{string(id), string(asset), size, cs, cns, n}, each)
+		} else {
+			es, ens := last.Expires.Unix(), int32(last.Expires.Nanosecond())
+			err = t.query(ctx, "lots", sqlLots+sqlLotsAfter+sqlLotsOrder, []any{string(id), string(asset), size, es, ens, cs, cns, n}, each)
 		}
 	}
-	return nil
+	return err
+}
+
+// The pages of Lots, in the order of the index ledger_lots_open (expires_s
+// ascending puts the lots that never expire, NULL, last): the first page,
+// and the next ones after a lot that expires or one that does not.
+const (
+	firstLotPage = 16
+	maxLotPage   = 1024
+
+	sqlLots           = `SELECT ` + lotColumns + `, n FROM ledger_lots WHERE account = $1 AND asset = $2 AND remaining > 0`
+	sqlLotsAfterNever = ` AND expires_s IS NULL AND (created_s, created_ns, n) > ($4, $5, $6)`
+	sqlLotsAfter      = ` AND ((expires_s, expires_ns, created_s, created_ns, n) > ($4, $5, $6, $7, $8) OR expires_s IS NULL)`
+	sqlLotsOrder      = ` ORDER BY expires_s ASC NULLS LAST, expires_ns, created_s, created_ns, n LIMIT $3`
+)
+
+// scanLotN scans a lot and its insertion order n.
+func scanLotN(r pgx.Rows) (ledger.Lot, int64, error) {
+	var l ledger.Lot
+	var entry, account, asset string
+	var posting int32
+	var es *int64
+	var ens *int32
+	var cs, n int64
+	var cns int32
+	err := r.Scan(&entry, &posting, &account, &asset, &l.Amount, &l.Remaining, &es, &ens, &cs, &cns, &n)
+	fillLot(&l, entry, posting, account, asset, es, ens, cs, cns)
+	return l, n, err
 }
 
 // Lot implements ledger.ReadTx.

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 	t.Run("HoldResolutionRace", func(t *testing.T) { testHoldRace(t, newStore(t)) })
 	t.Run("ViewIsolation", func(t *testing.T) { testViewIsolation(t, newStore(t)) })
 	t.Run("HistoryAndFeed", func(t *testing.T) { testHistory(t, newStore(t)) })
+	t.Run("ManyLots", func(t *testing.T) { testManyLots(t, newStore(t)) })
 	t.Run("LockKey", func(t *testing.T) { testLockKey(t, newStore) })
 }
 
