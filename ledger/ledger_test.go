@@ -300,6 +300,35 @@ func TestIdempotentReplay(t *testing.T) {
 	e.check()
 }
 
+// TestEntryByKey finds the entries that writes under caller keys
+// committed (a post, a hold's commit), and nothing under a key never used
+// or under the Ledger's own keys.
+func TestEntryByKey(t *testing.T) {
+	e := newEnv(t, nil)
+	e.user("u", "food")
+	_, err := e.l.OpenAccount(e.ctx, shop, ledger.BalancePolicy{})
+	require.NoError(t, err)
+	earned := e.earn("earn-1", "u", "food", 9)
+	h, err := e.l.HoldSpend(e.ctx, ledger.Spend{Key: "hold-1", User: "u", Asset: ledger.Points, Amount: 4, To: shop})
+	require.NoError(t, err)
+	c, err := e.l.Commit(e.ctx, ledger.CommitRequest{Key: "commit-1", Hold: h.ID})
+	require.NoError(t, err)
+	for key, want := range map[string]ledger.Entry{"earn-1": earned, "hold-1": h, "commit-1": c} {
+		got, err := e.l.EntryByKey(e.ctx, key)
+		require.NoError(t, err, key)
+		require.Equal(t, want.ID, got.ID, key)
+		require.Equal(t, want.Postings, got.Postings, key)
+	}
+	for _, key := range []string{"earn-2", string(h.ID), "h:" + string(h.ID)} {
+		_, err := e.l.EntryByKey(e.ctx, key)
+		require.ErrorIs(t, err, ledger.ErrUnknownEntry, key)
+	}
+	_, err = e.l.EntryByKey(e.ctx, "")
+	require.ErrorIs(t, err, ledger.ErrInvalidRequest)
+	_, err = e.l.EntryByKey(e.ctx, "has space")
+	require.ErrorIs(t, err, ledger.ErrInvalidRequest)
+}
+
 func TestSpendAllocation(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -346,6 +346,31 @@ type HoldState struct {
 	ResolvedBy EntryID // the commit or void, when not pending
 }
 
+// EntryByKey returns the entry that a write under the caller's
+// idempotency key key committed: a caller that lost a write's outcome can
+// look before it decides what to do. Errors: ErrInvalidRequest for a
+// malformed key, ErrUnknownEntry if no write under key committed,
+// ErrStore.
+func (l *Ledger) EntryByKey(ctx context.Context, key string) (Entry, error) {
+	const op = "EntryByKey"
+	if err := carbon.ValidateID("idempotency key", key); err != nil {
+		return Entry{}, &Error{Op: op, Kind: ErrInvalidRequest, Err: err}
+	}
+	var e *Entry
+	err := l.view(ctx, op, func(tx ReadTx) error {
+		id, err := tx.Key(ctx, CallerKey(key))
+		if err != nil {
+			return storeErr(op, err, ErrUnknownEntry)
+		}
+		e, err = tx.Entry(ctx, id)
+		return storeErr(op, err, ErrUnknownEntry)
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	return *e, nil
+}
+
 // HoldStatus returns a hold and whether it is still pending. A pending hold
 // past its deadline is reported pending until ExpireHolds voids it.
 // Errors: ErrUnknownEntry, ErrNotHold, ErrStore.

@@ -178,12 +178,12 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 		if req.Partner != "" || (!errors.Is(err, ErrInsufficientPoints) && !errors.Is(err, ErrReplayMismatch)) {
 			return Donation{}, err
 		}
-		orig, found, ferr := p.findByKey(ctx, op, req.User, key)
+		orig, ferr := p.ledger.EntryByKey(ctx, key)
 		switch {
-		case ferr != nil:
-			return Donation{}, ferr
-		case !found:
+		case errors.Is(ferr, ledger.ErrUnknownEntry):
 			return Donation{}, err
+		case ferr != nil:
+			return Donation{}, ledgerErr(op, ferr, fmt.Sprintf("looking for donation %q", req.Key))
 		case orig.Metadata["sponsor"] != s.Name || orig.Metadata["points"] != meta["points"] || orig.Metadata["user"] != meta["user"]:
 			return Donation{}, newErr(op, ErrReplayMismatch, fmt.Sprintf("key %q was used for donation entry %s with a different request", req.Key, orig.ID))
 		}
@@ -223,39 +223,6 @@ func (p *Programme) postDonation(ctx context.Context, op string, req DonateReque
 			ledger.ErrInsufficientFunds, ErrInsufficientPoints, ledger.ErrUnknownAccount, ErrNotLinked,
 			ledger.ErrIdempotencyConflict, ErrReplayMismatch)
 	}
-}
-
-// findByKey looks for the entry committed under ledger key key among the
-// entries of user's accounts (the parent's first), reading their history:
-// the slow path of a replayed parent donation.
-func (p *Programme) findByKey(ctx context.Context, op string, user carbon.UserID, key string) (ledger.Entry, bool, error) {
-	r, err := p.ledger.Rollup(ctx, user, ledger.Points)
-	if err != nil {
-		return ledger.Entry{}, false, ledgerErr(op, err, "")
-	}
-	accounts := []ledger.AccountID{ledger.UserAccount(user)}
-	for _, c := range r.Children {
-		accounts = append(accounts, c.Account)
-	}
-	for _, a := range accounts {
-		cursor := ""
-		for {
-			page, err := p.ledger.History(ctx, a, cursor, 1000)
-			if err != nil {
-				return ledger.Entry{}, false, ledgerErr(op, err, "")
-			}
-			for _, e := range page.Entries {
-				if e.Key == key {
-					return e, true, nil
-				}
-			}
-			if page.Next == "" {
-				break
-			}
-			cursor = page.Next
-		}
-	}
-	return ledger.Entry{}, false, nil
 }
 
 // donationDebits returns the postings that take the donation's points from
