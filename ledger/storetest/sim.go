@@ -448,6 +448,31 @@ type mCand struct {
 	created time.Time
 }
 
+// checkAllocate holds Ledger.Allocate, asked before a spend of n at u's
+// parent, to the model's allocation of that spend: takes from srcs, or
+// none if ok is false.
+func (s *sim) checkAllocate(u carbon.UserID, n int64, srcs []ledger.AccountID, takes []int64, ok bool) {
+	if s.accts[ledger.UserAccount(u)] == nil {
+		return // never opened: the spend's own error is checked
+	}
+	got, err := s.l.Allocate(s.ctx, u, ledger.Points, n, nil)
+	if !ok {
+		if !errors.Is(err, ledger.ErrInsufficientFunds) {
+			s.fatalf("Allocate %d at %s: %v, model: insufficient funds", n, u, err)
+		}
+		return
+	}
+	var want []ledger.Posting
+	for i, t := range takes {
+		if t > 0 {
+			want = append(want, ledger.Posting{Account: srcs[i], Asset: ledger.Points, Amount: -t})
+		}
+	}
+	if err != nil || !slices.Equal(got, want) {
+		s.fatalf("Allocate %d at %s: %v, %v; model allocates %v", n, u, got, err, want)
+	}
+}
+
 // allocate returns what a spend at the parent takes from each source,
 // soonest-expiring first, and the lots it takes from.
 func (s *sim) allocate(u carbon.UserID, n int64) ([]int64, []mCand, bool) {
@@ -516,6 +541,7 @@ func (s *sim) spend(hold bool) {
 		if !ok {
 			want = ledger.ErrInsufficientFunds
 		}
+		s.checkAllocate(u, n, srcs, takes, ok)
 	} else {
 		a := s.accts[ledger.PartnerAccount(u, p)]
 		switch {
