@@ -146,3 +146,49 @@ func ExampleLedger_Expire() {
 	// child: 30 held: 30 breakage: 70
 	// after the commit: 0
 }
+
+// A donation that also pays a cash red packet is one entry of the caller's
+// own, so it cannot be a Spend; Allocate tells which of the user's
+// accounts a spend at the parent would debit, and by how much, so that
+// the entry debits the same. EntryByKey then finds the entry by its key,
+// as a caller that lost the reply would.
+func ExampleLedger_Allocate() {
+	ctx := context.Background()
+	must := func(_ any, err error) {
+		if err != nil {
+			panic(err)
+		}
+	}
+	clock := carbon.NewTestClock(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	l, err := ledger.New(memstore.New(), &ledger.Options{Clock: clock, Expiry: ledger.ExpireAfter(365 * 24 * time.Hour)})
+	must(l, err)
+	must(l.OpenUser(ctx, "u-7"))
+	for i, p := range []carbon.PartnerID{"metro", "food"} {
+		must(l.LinkPartner(ctx, "u-7", p))
+		must(l.Post(ctx, ledger.PostRequest{Key: "earn-" + string(p), Postings: []ledger.Posting{
+			{Account: ledger.IssuanceAccount(p), Asset: ledger.Points, Amount: -int64(40 + 20*i)},
+			{Account: ledger.PartnerAccount("u-7", p), Asset: ledger.Points, Amount: int64(40 + 20*i)},
+		}}))
+		clock.Advance(time.Hour)
+	}
+
+	// 50 points: the metro points expire first, so all 40 of them, then 10
+	// of the food points. The debits come in account order.
+	debits, err := l.Allocate(ctx, "u-7", ledger.Points, 50, nil)
+	must(debits, err)
+	for _, d := range debits {
+		fmt.Println(d.Account, d.Amount)
+	}
+	charity := ledger.CharityAccount("trees")
+	must(l.OpenAccount(ctx, charity, ledger.BalancePolicy{}))
+	must(l.Post(ctx, ledger.PostRequest{Key: "donation-1", Postings: append(debits,
+		ledger.Posting{Account: charity, Asset: ledger.Points, Amount: 50})}))
+
+	e, err := l.EntryByKey(ctx, "donation-1")
+	must(e, err)
+	fmt.Println("donation entry postings:", len(e.Postings))
+	// Output:
+	// user u-7 food -10
+	// user u-7 metro -40
+	// donation entry postings: 3
+}
