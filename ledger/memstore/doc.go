@@ -17,12 +17,14 @@
 //
 // Memory: an open user with a parent and four children and no history costs
 // about 850 bytes (TestMemoryPerUser holds it under 1 KiB). History is kept
-// for ever: an earn-style entry costs about 590 bytes with its indexes and
+// for ever: an earn-style entry costs about 540 bytes with its indexes and
 // its lot (BenchmarkMemoryPerEntry). Entries are kept in their binary form
 // (ledger.Entry.AppendBinary) in pointer-free memory, and the ID and key
-// indexes (extendible hash tables of integers) hold no pointers either, so
-// a large history adds little to a garbage collection's work; reads decode
-// what they return, so an entry a read returns is the caller's own.
+// indexes hold no pointers either (extendible hash tables of integers, and
+// for the Ledger's own entry IDs, a prefix and a counter, arrays indexed by
+// the counter, where a new ID lands next to the last), so a large history
+// adds little to a garbage collection's work; reads decode what they
+// return, so an entry a read returns is the caller's own.
 //
 // Past its first 4 MiB, that memory is mapped outside the Go heap, on Linux
 // with transparent huge pages where the system allows them (the "madvise"

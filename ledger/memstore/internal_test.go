@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -420,5 +421,88 @@ func TestLotListModel(t *testing.T) {
 	}
 	if len(d.lots[0].lots) > 2*len(d.lots[0].live())+64 {
 		t.Fatalf("%d slots for %d live lots", len(d.lots[0].lots), len(d.lots[0].live()))
+	}
+}
+
+// TestIDIndex inserts IDs of every kind the idIndex tells apart (counter
+// IDs of a few prefixes, out of order and with gaps; counters far past
+// their run; more prefixes than get runs; 32 hex digits in upper case;
+// IDs of other lengths) and checks against a map, after each insert, that
+// every ID inserted is found with its Seq and none of a set never
+// inserted (some in a run's empty slots) is.
+func TestIDIndex(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	x := newIDIndex(offheap.New(), maphash.MakeSeed())
+	want := map[ledger.EntryID]uint64{}
+	// match stands for the Store's check of the stored entry's ID.
+	seqID := map[uint64]ledger.EntryID{}
+	find := func(id ledger.EntryID) (uint64, bool) {
+		return x.find(id, func(seq uint64) bool { return seqID[seq] == id })
+	}
+	hexID := func(prefix, counter uint64) ledger.EntryID {
+		const digits = "0123456789abcdef"
+		var b [32]byte
+		for i := range 16 {
+			b[15-i] = digits[prefix>>(4*i)&15]
+			b[31-i] = digits[counter>>(4*i)&15]
+		}
+		return ledger.EntryID(b[:])
+	}
+	next := map[uint64]uint64{} // per prefix, the next counter
+	var never []ledger.EntryID
+	var held ledger.EntryID // an ID whose commit the next one overtakes
+	for i := range 6000 {
+		var id ledger.EntryID
+		switch k := r.IntN(20); {
+		case held != "" && k < 10:
+			id, held = held, ""
+		case k < 12: // a Ledger's next ID, one of three prefixes, sometimes skipping (a retry) or swapped with the next (concurrent commits)
+			p := uint64(r.IntN(3)) + 1
+			c := next[p] + 1
+			next[p] = c + uint64(r.IntN(2))
+			if r.IntN(8) == 0 {
+				never = append(never, hexID(p, c+1)) // skipped: never inserted, inside the run
+			}
+			id = hexID(p, c)
+			if held == "" && r.IntN(4) == 0 {
+				held, id = id, hexID(p, next[p]+1)
+				next[p]++
+			}
+		case k < 14: // a counter far past its run
+			id = hexID(uint64(r.IntN(3))+1, 1<<40+uint64(i))
+		case k < 17: // random 32 hex digits: a prefix each, past maxRuns soon
+			id = hexID(r.Uint64(), r.Uint64())
+		case k < 18:
+			id = ledger.EntryID(strings.ToUpper(string(hexID(1, uint64(i)))))
+		default:
+			id = ledger.EntryID("id-" + strconv.Itoa(i))
+		}
+		if _, dup := want[id]; dup {
+			continue
+		}
+		if _, ok := find(id); ok {
+			t.Fatalf("step %d: %s found before it was inserted", i, id)
+		}
+		seq := uint64(len(want) + 1)
+		x.insert(id, seq)
+		want[id], seqID[seq] = seq, id
+		if i%500 == 0 || i == 5999 {
+			for id, seq := range want {
+				if got, ok := find(id); !ok || got != seq {
+					t.Fatalf("step %d: find(%s) = %d, %v; want %d", i, id, got, ok, seq)
+				}
+			}
+			for _, id := range never {
+				if _, in := want[id]; in {
+					continue
+				}
+				if _, ok := find(id); ok {
+					t.Fatalf("step %d: %s found, never inserted", i, id)
+				}
+			}
+		}
+	}
+	if len(x.runs) != maxRuns || x.hash.len() == 0 {
+		t.Fatalf("%d runs and %d hashed IDs: the test did not reach every path", len(x.runs), x.hash.len())
 	}
 }

@@ -116,3 +116,6 @@ func (p *pages[T]) append(v T) {
 
 // at returns element i, which must be below len.
 func (p *pages[T]) at(i int) T { return p.pages[i/pageSize][i%pageSize] }
+
+// set replaces element i, which must be below len.
+func (p *pages[T]) set(i int, v T) { p.pages[i/pageSize][i%pageSize] = v }

@@ -41,7 +41,7 @@ type Store struct {
 	idx     sync.Mutex
 	mem     *offheap.Allocator                   // the memory of ids, keys, feed and data
 	seed    maphash.Seed                         // of ids and keys
-	ids     hashIndex                            // entry ID's hash → Seq (the ID is in the entry's binary form)
+	ids     idIndex                              // entry ID → Seq (the ID is in the entry's binary form)
 	keys    keyIndex                             // unique keys → Seq
 	pending treap[ledger.EntryID, *ledger.Entry] // holds with a deadline, unresolved, keyed by deadline
 	feed    pages[span]                          // where each entry's binary form is, by Seq - 1
@@ -113,7 +113,7 @@ func New() *Store {
 		accounts: make(map[ledger.AccountID]*account),
 		mem:      mem,
 		seed:     seed,
-		ids:      newHashIndex(mem),
+		ids:      newIDIndex(mem, seed),
 		keys:     newKeyIndex(mem, seed),
 		feed:     pages[span]{mem: mem},
 		data:     arena{mem: mem},
@@ -526,7 +526,7 @@ func (t *tx) commit() error {
 		s.enc = s.sealer.SealAppend(s.enc[:0], e, seq, s.last)
 		s.last = e.Hash
 		s.feed.append(span{at: s.data.add(s.enc), n: uint32(len(s.enc))})
-		s.ids.insert(maphash.String(s.seed, string(e.ID)), seq)
+		s.ids.insert(e.ID, seq)
 		for _, k := range in.keys {
 			s.keys.put(k, seq)
 		}
@@ -707,7 +707,7 @@ func (s *Store) binary(seq uint64) []byte {
 
 // seqOf returns the Seq of the entry with ID id. Call with idx held.
 func (s *Store) seqOf(id ledger.EntryID) (uint64, bool) {
-	return s.ids.find(maphash.String(s.seed, string(id)), func(seq uint64) bool {
+	return s.ids.find(id, func(seq uint64) bool {
 		return string(binaryID(s.binary(seq))) == string(id)
 	})
 }
