@@ -28,12 +28,14 @@ func lotCmp(a, b *lot) int {
 //
 // Reads want the lots that are not empty, in lotCmp order, and must not
 // pay for the account's history; yet an empty lot is kept, because a
-// reversal may refill it. So the lots not empty are apart: lots[head:],
-// in order, every one of them holding something. A lot that empties at
-// the head (a spend consumes soonest-expiring first, expiry takes the
-// expired ones) is left behind it, nil; one that empties elsewhere (a
-// reversal took back a credit that later lots follow) leaves lots for
-// spent. A lot refilled goes back into lots, in its place.
+// reversal may refill it. So the lots not empty are apart, lots[head:],
+// in order, every one of them holding something, and each lot that
+// empties moves to spent. One that empties at the head (a spend consumes
+// soonest-expiring first, expiry takes the expired ones) leaves a free
+// slot in front of the head, which the next lot to sort first reuses and
+// compact drops; one that empties elsewhere (a reversal took back a credit
+// that later lots follow) is cut out. A lot refilled goes back among the
+// live ones, in its place.
 type lotList struct {
 	asset ledger.Asset
 	lots  []*lot // lots[head:] are the lots not empty, in lotCmp order; the rest nil
