@@ -185,8 +185,7 @@ func (s *MemRedemptionStore) DeleteRedemption(ctx context.Context, id string) er
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if r, ok := s.m[id]; ok && r.State == RedemptionPending {
-		delete(s.m, id)
-		delete(s.held, id)
+		delete(s.m, id) // a pending redemption is not in held
 	}
 	return nil
 }

@@ -54,7 +54,8 @@ func newIDIndex(mem *offheap.Allocator, seed maphash.Seed) idIndex {
 }
 
 // counterID splits id into its prefix and counter, if it is 32 lower-case
-// hex digits.
+// hex digits. (encoding/hex takes upper case too, which would give two IDs
+// one slot.)
 func counterID(id ledger.EntryID) (prefix [8]byte, counter uint64, ok bool) {
 	if len(id) != 32 {
 		return prefix, 0, false
