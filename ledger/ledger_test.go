@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -736,4 +737,103 @@ type lockHookTx struct {
 func (t lockHookTx) Lock(ctx context.Context, ids []ledger.AccountID) error {
 	t.before()
 	return t.Tx.Lock(ctx, ids)
+}
+
+// lotCounter is a Store that counts the lots its transactions hand to the
+// Ledger.
+type lotCounter struct {
+	ledger.Store
+	read atomic.Int64
+}
+
+func (s *lotCounter) Update(ctx context.Context, fn func(ledger.Tx) error) error {
+	return s.Store.Update(ctx, func(tx ledger.Tx) error { return fn(lotCounterTx{Tx: tx, s: s}) })
+}
+
+func (s *lotCounter) View(ctx context.Context, fn func(ledger.ReadTx) error) error {
+	return s.Store.View(ctx, func(tx ledger.ReadTx) error { return fn(lotCounterTx{Tx: readOnly{tx}, s: s}) })
+}
+
+// readOnly makes a ReadTx a Tx for lotCounterTx; a View never writes.
+type readOnly struct{ ledger.ReadTx }
+
+var errWriteInView = errors.New("a write in a View")
+
+func (readOnly) Lock(context.Context, []ledger.AccountID) error             { return errWriteInView }
+func (readOnly) CreateAccount(context.Context, ledger.Account) error        { return errWriteInView }
+func (readOnly) UpdateAccount(context.Context, ledger.Account) error        { return errWriteInView }
+func (readOnly) InsertLot(context.Context, ledger.Lot) error                { return errWriteInView }
+func (readOnly) InsertEntry(context.Context, *ledger.Entry, []string) error { return errWriteInView }
+func (readOnly) AddBalance(context.Context, ledger.AccountID, ledger.Asset, int64, int64) error {
+	return errWriteInView
+}
+func (readOnly) AddLot(context.Context, ledger.AccountID, ledger.LotID, int64) error {
+	return errWriteInView
+}
+
+type lotCounterTx struct {
+	ledger.Tx
+	s *lotCounter
+}
+
+func (t lotCounterTx) Lots(ctx context.Context, id ledger.AccountID, asset ledger.Asset, fn func(ledger.Lot) bool) error {
+	return t.Tx.Lots(ctx, id, asset, func(l ledger.Lot) bool {
+		t.s.read.Add(1)
+		return fn(l)
+	})
+}
+
+// TestSpendReadsTheLotsItTakes gives a user 400 lots across four children
+// and checks that a small spend at the parent, a spend in a mall and
+// Allocate read a few lots of each account, not all of them; and that a
+// spend of everything reads them all.
+func TestSpendReadsTheLotsItTakes(t *testing.T) {
+	s := &lotCounter{Store: memstore.New()}
+	l, err := ledger.New(s, nil)
+	require.NoError(t, err)
+	ctx := context.Background()
+	partners := []carbon.PartnerID{"a", "b", "c", "d"}
+	_, err = l.OpenUser(ctx, "u")
+	require.NoError(t, err)
+	for _, p := range partners {
+		_, err := l.LinkPartner(ctx, "u", p)
+		require.NoError(t, err)
+	}
+	_, err = l.OpenAccount(ctx, shop, ledger.BalancePolicy{})
+	require.NoError(t, err)
+	for i := range 400 {
+		p := partners[i%len(partners)]
+		_, err := l.Post(ctx, ledger.PostRequest{Key: "earn-" + strconv.Itoa(i), Postings: []ledger.Posting{
+			{Account: ledger.IssuanceAccount(p), Asset: ledger.Points, Amount: -10},
+			{Account: ledger.PartnerAccount("u", p), Asset: ledger.Points, Amount: 10},
+		}})
+		require.NoError(t, err)
+	}
+	for _, tc := range []struct {
+		name string
+		op   func() error
+		max  int64
+	}{
+		{"SpendAtParent", func() error {
+			_, err := l.Spend(ctx, ledger.Spend{Key: "s1", User: "u", Asset: ledger.Points, Amount: 15, To: shop})
+			return err
+		}, 2 * 4},
+		{"SpendInMall", func() error {
+			_, err := l.Spend(ctx, ledger.Spend{Key: "s2", User: "u", Partner: "c", Asset: ledger.Points, Amount: 15, To: shop})
+			return err
+		}, 2},
+		{"Allocate", func() error {
+			_, err := l.Allocate(ctx, "u", ledger.Points, 15, nil)
+			return err
+		}, 2 * 4},
+	} {
+		s.read.Store(0)
+		require.NoError(t, tc.op(), tc.name)
+		require.LessOrEqual(t, s.read.Load(), tc.max, "%s read %d lots", tc.name, s.read.Load())
+		require.Positive(t, s.read.Load(), tc.name)
+	}
+	s.read.Store(0)
+	_, err = l.Spend(ctx, ledger.Spend{Key: "all", User: "u", Asset: ledger.Points, Amount: 4000 - 30, To: shop})
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, s.read.Load(), int64(397), "a spend of everything reads every lot")
 }
