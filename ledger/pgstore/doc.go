@@ -213,6 +213,20 @@
 // pg_snapshot_xmin(), outside the hot path. Nothing uses advisory locks, LISTEN/NOTIFY,
 // triggers, stored procedures or SERIALIZABLE.
 //
+// Planner statistics: the server may keep one generic plan per prepared
+// statement and connection, chosen for the tables as they were, until
+// their statistics change; autovacuum refreshes them at most once a minute
+// (autovacuum_naptime). Statistics taken while the ledger is young (a few
+// hundred entries, when a table scan beats any index) would then keep
+// every key lookup scanning a table of growing size for that minute: at
+// thousands of entries a second, each Update costs milliseconds more after
+// a few seconds. So, with the background sealer on, a Store runs ANALYZE
+// on the ledger's tables, on a connection of the pool and outside any
+// transaction, each time the commit order passes a power of two from 1,024
+// to 2^24 (a process that starts on a grown ledger, once it has doubled).
+// That needs the role to own the tables (it does if it ran Migrate); a
+// refresh that fails is skipped, and autovacuum catches up in its time.
+//
 // # Distributed engines (CockroachDB, YugabyteDB, Citus)
 //
 // The schema and the hot path's SQL are portable PostgreSQL. What depends

@@ -41,6 +41,10 @@ type sealer struct {
 	wake      chan struct{}
 	cancel    context.CancelFunc
 	done      chan struct{}
+	// With the background sealer: its context, and the planner
+	// statistics' refreshes (see stats.go).
+	ctx   context.Context
+	stats statsKeeper
 }
 
 // sealPace is the least time between two rounds of the background
@@ -58,7 +62,9 @@ const (
 const sealBatch = 1000
 
 func newSealer(s *Store) *sealer {
-	return &sealer{s: s, chain: ledger.NewSealer(), wake: make(chan struct{}, 1)}
+	q := &sealer{s: s, chain: ledger.NewSealer(), wake: make(chan struct{}, 1)}
+	q.stats.s = s
+	return q
 }
 
 // noteCommit records an ord this process committed and wakes the
@@ -73,6 +79,9 @@ func (q *sealer) noteCommit(ord int64) {
 	select {
 	case q.wake <- struct{}{}:
 	default:
+	}
+	if q.ctx != nil {
+		q.stats.note(q.ctx, ord)
 	}
 }
 
@@ -305,7 +314,8 @@ func (q *sealer) advance(ord int64) {
 
 // start runs the background sealer until stop.
 func (q *sealer) start(ctx context.Context, interval time.Duration) {
-	ctx, q.cancel = context.WithCancel(ctx)
+	q.ctx, q.cancel = context.WithCancel(ctx)
+	ctx = q.ctx
 	q.done = make(chan struct{})
 	go q.run(ctx, interval)
 }
@@ -316,6 +326,7 @@ func (q *sealer) stop() {
 	}
 	q.cancel()
 	<-q.done
+	q.stats.close()
 }
 
 // run is the background sealer: a round after each local commit, and every

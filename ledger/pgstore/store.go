@@ -46,7 +46,9 @@ type Options struct {
 	// seal when this Store has committed none since it last looked (it runs
 	// at once after a local commit): the lag with which entries committed
 	// by other processes reach the feed. Default 20ms; negative turns the
-	// background sealer off (View and Seal still seal on demand).
+	// background sealer off (View and Seal still seal on demand), and with
+	// it the refresh of planner statistics (see "PostgreSQL features
+	// relied on" in the package documentation).
 	SealInterval time.Duration
 }
 
