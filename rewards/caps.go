@@ -54,11 +54,26 @@ type CapStore interface {
 	Used(ctx context.Context, counter string) (int64, error)
 }
 
+// CapSettler is implemented by a CapStore that can forget a reservation
+// whose credit is final. Once a credit has committed and its receipt is
+// complete, the Programme answers every replay from the receipt and never
+// reserves or releases that id again, so the record need not be kept: a
+// CapStore that implements CapSettler keeps one only while its credit is
+// in flight. The Programme calls Settle after it completes a receipt
+// (MemCapStore implements it; a host's store need not).
+type CapSettler interface {
+	// Settle forgets reservation id and leaves its grant in its counters
+	// for good: a later Release of id does nothing, and a later Reserve
+	// of id is a new reservation. Settling an unknown id does nothing.
+	Settle(ctx context.Context, id string) error
+}
+
 // MemCapStore is the in-memory CapStore: counters and reservations in
-// sharded maps, safe for concurrent use. It keeps every reservation (one
-// small record per capped activity) and every day's counters; a host that
-// runs it for years drops old days by starting afresh at a day boundary,
-// or uses a store of its own.
+// sharded maps, safe for concurrent use. It implements CapSettler, so it
+// keeps a reservation only while its credit is in flight (or left pending
+// by a failure). It keeps every day's counters, because an activity of any
+// past day may still arrive; a host that runs it for years drops old days
+// by starting afresh at a day boundary, or uses a store of its own.
 type MemCapStore struct {
 	seed   maphash.Seed
 	shards [capShards]capShard
@@ -221,6 +236,19 @@ func (s *MemCapStore) Release(ctx context.Context, id string) error {
 		}
 		sh.mu.Unlock()
 	}
+	return nil
+}
+
+// Settle implements CapSettler.
+func (s *MemCapStore) Settle(ctx context.Context, id string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rs := &s.shards[s.shardOf(id)]
+	rs.mu.Lock()
+	delete(rs.reservations, id)
+	delete(rs.more, id)
+	rs.mu.Unlock()
 	return nil
 }
 

@@ -107,8 +107,9 @@ func (r *Receipt) Earning() Earning {
 // ErrNotLinked, ErrNoPolicy, ErrNotQuantifiable, ErrReplayMismatch,
 // ErrOverflow, ErrStore (a programme store failed), ErrLedger (the ledger
 // failed; the credit may be pending: repeat the call). ErrFollowUp comes
-// with a valid receipt: the credit committed, but feeding a consumer or
-// publishing failed; repeating the call completes it.
+// with a valid receipt: the credit committed, but feeding a consumer,
+// publishing or settling the cap reservation (CapSettler) failed;
+// repeating the call completes it.
 func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error) {
 	const op = "Programme.Earn"
 	if err := a.Validate(); err != nil {
@@ -163,7 +164,25 @@ func (p *Programme) replay(ctx context.Context, op string, rec ReceiptRecord, fp
 	}
 	r := rec.Receipt
 	r.Replayed = true
-	return r, p.follow(ctx, op, &r)
+	if err := p.follow(ctx, op, &r); err != nil {
+		return r, err
+	}
+	return r, p.settle(ctx, op, &r)
+}
+
+// settle lets a CapSettler forget the cap reservation of a completed
+// receipt, once its consumers are fed (replays are answered from the
+// receipt from now on). A failure is a follow-up error: the credit stands,
+// and repeating the call settles it.
+func (p *Programme) settle(ctx context.Context, op string, r *Receipt) error {
+	cs, ok := p.caps.(CapSettler)
+	if !ok || r.Uncapped == 0 {
+		return nil
+	}
+	if err := cs.Settle(ctx, capID(r.Partner, r.ActivityID)); err != nil {
+		return &Error{Op: op, Kind: ErrFollowUp, Detail: "settling the cap reservation", Err: err}
+	}
+	return nil
 }
 
 // quote computes what activity a earns, reserving its points in the cap
@@ -288,7 +307,10 @@ func (p *Programme) postTo(ctx context.Context, op string, r Receipt, issuance, 
 		// completes it from the ledger.
 		return r, &Error{Op: op, Kind: ErrFollowUp, Detail: "completing the receipt", Err: err}
 	}
-	return r, p.follow(ctx, op, &r)
+	if err := p.follow(ctx, op, &r); err != nil {
+		return r, err
+	}
+	return r, p.settle(ctx, op, &r)
 }
 
 // follow feeds a committed credit or reversal to the consumers and

@@ -710,29 +710,44 @@ func (s *flakyStore) Update(ctx context.Context, fn func(tx ledger.Tx) error) er
 	return err
 }
 
-// A credit whose commit was not acknowledged is left pending, and the next
-// replay completes it from the ledger without crediting twice; the receipt
-// is the same.
-func TestEarnLostAcknowledgement(t *testing.T) {
+// loseNextAck makes the store's next commit lose its acknowledgement.
+func (s *flakyStore) loseNextAck() {
+	s.mu.Lock()
+	s.loseNext = true
+	s.mu.Unlock()
+}
+
+// flakyProgramme returns a Programme over a flakyStore with one partner,
+// "metro", and one linked user, "u1", earning under a daily cap.
+func flakyProgramme(t *testing.T, dailyCap carbon.Points, caps rewards.CapStore) (*rewards.Programme, *ledger.Ledger, *flakyStore) {
+	t.Helper()
 	ctx := context.Background()
 	clock := carbon.NewTestClock(progStart)
 	store := &flakyStore{Store: memstore.New()}
 	l, err := ledger.New(store, &ledger.Options{Clock: clock})
 	require.NoError(t, err)
 	pol := basePolicy()
-	pol.DailyCap = 100
-	p, err := rewards.NewProgramme(methodology.Builtin(), l, &rewards.ProgrammeOptions{Clock: clock, Policies: []rewards.EarnPolicy{pol}, Partners: []carbon.PartnerID{"metro"}})
+	pol.DailyCap = dailyCap
+	p, err := rewards.NewProgramme(methodology.Builtin(), l, &rewards.ProgrammeOptions{Clock: clock, TimeZone: shanghai,
+		Policies: []rewards.EarnPolicy{pol}, Partners: []carbon.PartnerID{"metro"}, Caps: caps})
 	require.NoError(t, err)
 	_, err = l.OpenUser(ctx, "u1")
 	require.NoError(t, err)
 	_, err = l.LinkPartner(ctx, "u1", "metro")
 	require.NoError(t, err)
-	_, err = p.Earn(ctx, trip(t, "warm-up", "u1", "1", progStart)) // opens the issuance account
+	return p, l, store
+}
+
+// A credit whose commit was not acknowledged is left pending, and the next
+// replay completes it from the ledger without crediting twice; the receipt
+// is the same.
+func TestEarnLostAcknowledgement(t *testing.T) {
+	ctx := context.Background()
+	p, l, store := flakyProgramme(t, 100, nil)
+	_, err := p.Earn(ctx, trip(t, "warm-up", "u1", "1", progStart)) // opens the issuance account
 	require.NoError(t, err)
 
-	store.mu.Lock()
-	store.loseNext = true
-	store.mu.Unlock()
+	store.loseNextAck()
 	a := trip(t, "t1", "u1", "10", progStart)
 	_, err = p.Earn(ctx, a)
 	require.ErrorIs(t, err, rewards.ErrLedger)
@@ -756,4 +771,46 @@ func TestEarnLostAcknowledgement(t *testing.T) {
 	r2, err := p.Earn(ctx, trip(t, "t2", "u1", "10", progStart))
 	require.NoError(t, err)
 	require.Equal(t, carbon.Points(3), r2.Points)
+}
+
+// The in-memory cap store keeps a reservation only while its credit is in
+// flight: completed credits leave nothing behind but the counters, a credit
+// left pending keeps its reservation until a replay completes it, and the
+// counters never forget a grant.
+func TestEarnSettlesCapReservations(t *testing.T) {
+	ctx := context.Background()
+	caps := rewards.NewMemCapStore()
+	p, _, store := flakyProgramme(t, 1000, caps)
+	day := progStart.In(shanghai).Format(time.DateOnly) + "/u1"
+	credited := int64(0)
+	for i := range 20 {
+		r, err := p.Earn(ctx, trip(t, fmt.Sprintf("t%d", i), "u1", "1", progStart))
+		require.NoError(t, err)
+		credited += int64(r.Points)
+	}
+	require.Zero(t, caps.Reservations(), "every credit is complete")
+	used, err := caps.Used(ctx, day)
+	require.NoError(t, err)
+	require.Equal(t, credited, used)
+
+	store.loseNextAck()
+	a := trip(t, "lost", "u1", "1", progStart)
+	_, err = p.Earn(ctx, a)
+	require.ErrorIs(t, err, rewards.ErrLedger)
+	require.Equal(t, 1, caps.Reservations(), "the pending credit keeps its reservation")
+	r, err := p.Earn(ctx, a)
+	require.NoError(t, err)
+	require.Zero(t, caps.Reservations())
+	used, err = caps.Used(ctx, day)
+	require.NoError(t, err)
+	require.Equal(t, credited+int64(r.Points), used)
+
+	// A replay of a settled credit reserves nothing again.
+	again, err := p.Earn(ctx, a)
+	require.NoError(t, err)
+	require.True(t, again.Replayed)
+	require.Zero(t, caps.Reservations())
+	used, err = caps.Used(ctx, day)
+	require.NoError(t, err)
+	require.Equal(t, credited+int64(r.Points), used)
 }

@@ -16,8 +16,9 @@ import (
 
 // RunCapStore checks that the stores newStore returns keep the
 // rewards.CapStore contract: grants limited by every counter, the limiting
-// counter named, idempotent reservations, release, and no counter ever
-// over its limit under concurrent reservations.
+// counter named, idempotent reservations, release, settling (for a store
+// that implements rewards.CapSettler), and no counter ever over its limit
+// under concurrent reservations.
 func RunCapStore(t *testing.T, newStore func(t *testing.T) rewards.CapStore) {
 	day := rewards.CapLimit{Counter: "2026-04-22/u1", Limit: 100}
 	scen := rewards.CapLimit{Counter: "2026-04-22/u1/food", Limit: 60}
@@ -80,6 +81,31 @@ func RunCapStore(t *testing.T, newStore func(t *testing.T) rewards.CapStore) {
 		require.NoError(t, err)
 		require.Equal(t, int64(10), r2.Granted)
 		require.Equal(t, "fp2", r2.Fingerprint)
+	})
+
+	t.Run("Settle", func(t *testing.T) {
+		s := newStore(t)
+		cs, ok := s.(rewards.CapSettler)
+		if !ok {
+			t.Skip("the store does not implement rewards.CapSettler")
+		}
+		_, err := s.Reserve(ctx(), "a", "fp1", []rewards.CapLimit{day}, 70)
+		require.NoError(t, err)
+		require.NoError(t, cs.Settle(ctx(), "a"))
+		require.NoError(t, cs.Settle(ctx(), "a"), "settling twice")
+		require.NoError(t, cs.Settle(ctx(), "unknown"))
+		require.NoError(t, s.Release(ctx(), "a"), "releasing a settled reservation")
+		used, err := s.Used(ctx(), day.Counter)
+		require.NoError(t, err)
+		require.Equal(t, int64(70), used, "a settled grant stays in its counters")
+		r, err := s.Reserve(ctx(), "a", "fp2", []rewards.CapLimit{day}, 50)
+		require.NoError(t, err)
+		require.Equal(t, "fp2", r.Fingerprint, "a settled id is reserved afresh")
+		require.Equal(t, int64(30), r.Granted)
+		require.Equal(t, day.Counter, r.LimitedBy)
+		used, err = s.Used(ctx(), day.Counter)
+		require.NoError(t, err)
+		require.Equal(t, int64(100), used)
 	})
 
 	t.Run("BadArguments", func(t *testing.T) {
