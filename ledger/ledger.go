@@ -259,6 +259,10 @@ type writer struct {
 	accBuf   [4]Account
 	locks    [8]AccountID
 
+	// tries counts the transactions run for this write (retries after a
+	// conflict included).
+	tries int
+
 	runFn func(tx Tx) error // w.run, bound once
 	lotFn func(Lot) bool    // w.takeLot, bound once
 	// The state of the lot walk in consume.
@@ -317,6 +321,7 @@ func (w *writer) replayEntry(id EntryID) (done bool, err error) {
 // than once (after a conflict), each time from scratch.
 func (w *writer) run(tx Tx) error {
 	w.tx, w.out, w.unique, w.uniqueFree, w.accs = tx, nil, "", false, w.accBuf[:0]
+	w.tries++
 	_, w.keyLater = tx.(KeyLocker)
 	w.keyLater = w.keyLater && w.lookup != ""
 	if !w.keyLater {
@@ -436,7 +441,15 @@ func (w *writer) lockFor(ids []AccountID, debit []bool) error {
 	switch {
 	case len(lock) > 0 && w.keyLater:
 		w.keyLater = false
-		id, err := w.tx.(KeyLocker).LockKey(w.ctx, lock, w.lookup)
+		var id EntryID
+		var err error
+		if kd, ok := w.tx.(KeyDeferrer); ok && w.tries == 1 {
+			// The first try may leave the key to the commit; a retry
+			// after a conflict looks it up.
+			id, err = kd.LockKeyDeferred(w.ctx, lock, w.lookup)
+		} else {
+			id, err = w.tx.(KeyLocker).LockKey(w.ctx, lock, w.lookup)
+		}
 		if err != nil {
 			return storeErr(w.op, err, ErrUnknownAccount)
 		}

@@ -37,6 +37,14 @@ func TestSimulationKeyLocking(t *testing.T) {
 	simulate(t, "TestSimulationKeyLocking", 2, func() ledger.Store { return storetest.KeyLocking(memstore.New()) })
 }
 
+// TestSimulationKeyDeferring runs the simulation over a memstore whose
+// transactions are ledger.KeyDeferrers that never look a key up on a
+// write's first try (storetest.KeyDeferring): every replay conflicts once
+// and must still return the original entry, or ErrIdempotencyConflict.
+func TestSimulationKeyDeferring(t *testing.T) {
+	simulate(t, "TestSimulationKeyDeferring", 3, func() ledger.Store { return storetest.KeyDeferring(memstore.New()) })
+}
+
 func simulate(t *testing.T, name string, nseeds int, newStore func() ledger.Store) {
 	ops := simOpsPerSeed
 	if testing.Short() {

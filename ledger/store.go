@@ -102,6 +102,20 @@ type KeyLocker interface {
 	LockKey(ctx context.Context, ids []AccountID, key string) (EntryID, error)
 }
 
+// KeyDeferrer is implemented by a KeyLocker that can leave a LockKey's
+// lookup to the commit, and so save the round trip of a write that needs
+// nothing else from its store before it commits (an earn). LockKeyDeferred
+// is LockKey, except that it may answer "" without looking the key up;
+// when it does, inserting an entry under the key must fail the
+// transaction with ErrConflict if an entry is (or becomes) committed under
+// it before this transaction commits. The Ledger calls it on a write's
+// first try only: a write that conflicts is retried with LockKey, which
+// finds the entry under the key.
+type KeyDeferrer interface {
+	KeyLocker
+	LockKeyDeferred(ctx context.Context, ids []AccountID, key string) (EntryID, error)
+}
+
 // Tx is a read-write transaction. Writes take effect at commit; a Store may
 // check them (a balance overflow, a lot outside 0..Amount) at any time up to
 // commit and fail the transaction.

@@ -42,23 +42,7 @@ func TestSimulation(t *testing.T) {
 func racers(t *testing.T, n int) ([]*ledger.Ledger, []*Store) {
 	t.Helper()
 	ctx := context.Background()
-	dsn, schema := newSchema(t)
-	ls := make([]*ledger.Ledger, n)
-	ss := make([]*Store, n)
-	for i := range ls {
-		s := storeOn(t, newPool(t, dsn, schema, 1), nil)
-		ss[i] = s
-		if i == 0 {
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-		}
-		l, err := ledger.New(s, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ls[i] = l
-	}
+	ls, ss, _ := sharedLedgers(t, n, 1)
 	if _, err := ls[0].OpenUser(ctx, "u-1"); err != nil {
 		t.Fatal(err)
 	}
@@ -85,6 +69,30 @@ func race(ls []*ledger.Ledger, f func(i int, l *ledger.Ledger)) {
 	}
 	close(start)
 	wg.Wait()
+}
+
+// sharedLedgers returns n Ledgers over n Stores (as in n processes) on one
+// fresh, migrated schema, each Store with a pool of conns connections.
+func sharedLedgers(t *testing.T, n int, conns int32) ([]*ledger.Ledger, []*Store, string) {
+	t.Helper()
+	dsn, schema := newSchema(t)
+	ls := make([]*ledger.Ledger, n)
+	ss := make([]*Store, n)
+	for i := range ls {
+		s := storeOn(t, newPool(t, dsn, schema, conns), nil)
+		ss[i] = s
+		if i == 0 {
+			if err := s.Migrate(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		l, err := ledger.New(s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ls[i] = l
+	}
+	return ls, ss, schema
 }
 
 func earnReq(key string, n int64) ledger.PostRequest {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/carbonkit/carbonkit/ledger"
 	"github.com/jackc/pgx/v5"
@@ -51,15 +52,20 @@ import (
 //     before them (keeping its row locks) and applies each member alone
 //     under a savepoint of its own, so that each gets its own outcome.
 //
-// When a batch closes (takes no new members) and commits: a batch closes
-// when a member arrives with its outcome and no other batch's commit is
-// running, or else as soon as that commit ends, so that while one batch's
-// commit waits for its WAL flush, the next gathers members; it then commits
-// once every member has arrived (fn returned) or left.
+// When a batch closes (takes no new members) and commits: a batch may
+// close once a member has arrived with its outcome and no other batch's
+// commit is running, so that while one batch's commit waits for its WAL
+// flush, the next gathers members. It then closes as soon as it holds as
+// many members as the writers lately seen (those of the batch that just
+// ended come back together), or gatherWait after it could first have
+// closed; it commits once every member has arrived (fn returned) or left.
 
 // maxMembers bounds a batch, so that a burst does not make one long
 // transaction.
 const maxMembers = 32
+
+// gatherWait bounds how long an arriving member waits for the others.
+const gatherWait = 200 * time.Microsecond
 
 // gather is how many times, at most, a batch's worker yields to let its
 // members queue statements before it sends a round trip.
@@ -72,7 +78,7 @@ type committer struct {
 	mu         sync.Mutex
 	open       *batch // takes new members; nil if none
 	committing int    // shared batches whose commit is running
-	last       int    // members of the last shared batch that ended
+	last       int    // the writers lately seen: members of the last batch, and of the one it let gather
 }
 
 // batch is one shared transaction. It has no goroutine of its own: a
@@ -91,6 +97,7 @@ type batch struct {
 	members int  // joined, neither arrived nor left
 	arrived int  // members that arrived (fn returned)
 	closed  bool // takes no new members
+	armed   bool // a gather timer will close it
 	counted bool // counted in c.committing (its commit is running)
 	ending  bool // its end has begun
 	txns    []*txn
@@ -208,11 +215,12 @@ func (c *committer) abandon(t *txn) {
 // whether the caller is to end it: it is closed and every member has
 // arrived or left.
 func (c *committer) settleLocked(b *batch) bool {
-	if !b.closed && ((b.members == 0 && b.arrived == 0) || (b.arrived > 0 && c.committing == 0)) {
-		if c.open == b {
-			c.open = nil
-		}
+	switch {
+	case b.closed:
+	case b.members == 0 && b.arrived == 0:
 		c.closeLocked(b)
+	case b.arrived > 0 && c.committing == 0:
+		c.gatherLocked(b)
 	}
 	if b.closed && b.members == 0 && !b.ending {
 		b.ending = true
@@ -221,11 +229,47 @@ func (c *committer) settleLocked(b *batch) bool {
 	return false
 }
 
-func (c *committer) closeLocked(b *batch) { b.closed = true }
+// gatherLocked closes b, which may commit now, once it holds as many
+// members as the writers seen lately (c.last): writers come back together
+// when a batch ends, and a member whose locks were deferred arrives with no
+// round trip before, so the first to arrive would otherwise commit alone,
+// and the writers split into batches that take turns. The others are
+// waited for at most gatherWait.
+func (c *committer) gatherLocked(b *batch) {
+	if b.members+b.arrived >= c.last {
+		c.closeLocked(b)
+		return
+	}
+	if b.armed {
+		return
+	}
+	b.armed = true
+	time.AfterFunc(gatherWait, func() {
+		c.mu.Lock()
+		end := false
+		if !b.closed {
+			c.last = b.members + b.arrived
+			c.closeLocked(b)
+			end = c.settleLocked(b)
+		}
+		c.mu.Unlock()
+		if end {
+			b.end()
+		}
+	})
+}
 
-// ended records that b has ended, and closes the open batch if it was
-// waiting for that (ending it too, on a goroutine of its own, if all its
-// members have arrived).
+func (c *committer) closeLocked(b *batch) {
+	b.closed = true
+	if c.open == b {
+		c.open = nil
+	}
+}
+
+// ended records that b has ended, expects b's writers back in the open
+// batch, and closes that batch if it was waiting for that and holds them
+// all already (ending it too, on a goroutine of its own, if all its members
+// have arrived).
 func (c *committer) ended(b *batch) {
 	c.mu.Lock()
 	if b.counted {
@@ -233,13 +277,12 @@ func (c *committer) ended(b *batch) {
 		c.last = b.arrived
 	}
 	var next *batch
-	if o := c.open; o != nil && c.committing == 0 && o.arrived > 0 {
-		c.open = nil
-		c.closeLocked(o)
-		if o.members == 0 && !o.ending {
-			o.ending = true
-			next = o
-		}
+	if o := c.open; o != nil && b.counted {
+		// b's writers are about to come back to the open batch.
+		c.last = b.arrived + o.members + o.arrived
+	}
+	if o := c.open; o != nil && c.committing == 0 && o.arrived > 0 && c.settleLocked(o) {
+		next = o
 	}
 	c.mu.Unlock()
 	if next != nil {

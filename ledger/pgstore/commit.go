@@ -70,6 +70,7 @@ const (
 // writeSet is the buffered writes of one or more members, merged: one
 // statement per kind of write, whatever the number of members.
 type writeSet struct {
+	verify  []ledger.Account // the deferred Locks' rows, as answered, sorted by ID
 	creates []ledger.Account
 	updates []ledger.Account
 	deltas  []delta
@@ -86,6 +87,11 @@ type writeSet struct {
 func newWriteSet(s *Store, txns []*txn) (*writeSet, error) {
 	ws := &writeSet{}
 	for _, t := range txns {
+		for _, id := range t.deferred {
+			if i, ok := slices.BinarySearchFunc(t.locked, ledger.AccountID(id), byID); ok {
+				ws.verify = append(ws.verify, t.locked[i])
+			}
+		}
 		ws.creates = append(ws.creates, t.creates...)
 		ws.updates = append(ws.updates, t.updates...)
 		ws.deltas = append(ws.deltas, t.deltas...)
@@ -98,6 +104,7 @@ func newWriteSet(s *Store, txns []*txn) (*writeSet, error) {
 			ws.resolve = ws.resolve || in.kind == ledger.KindCommit || in.kind == ledger.KindVoid
 		}
 	}
+	slices.SortFunc(ws.verify, func(a, b ledger.Account) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(ws.creates, func(a, b ledger.Account) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(ws.updates, func(a, b ledger.Account) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(ws.adds, func(a, b lotAdd) int {
@@ -127,8 +134,12 @@ func newWriteSet(s *Store, txns []*txn) (*writeSet, error) {
 func (ws *writeSet) write() bool { return len(ws.deltas) > 0 || len(ws.lots) > 0 }
 
 // queue queues the statements of ws. hasID says the transaction already
-// has a transaction ID (it locked a row).
+// has a transaction ID (it locked a row). The deferred Locks come first:
+// nothing is written before their rows are locked.
 func (ws *writeSet) queue(b *pgx.Batch, hasID bool) {
+	if len(ws.verify) > 0 {
+		queueVerify(b, ws.verify)
+	}
 	for _, a := range ws.creates {
 		var parent *string
 		if p := a.ID.Parent(); p != "" {
@@ -217,7 +228,7 @@ func (ws *writeSet) queue(b *pgx.Batch, hasID bool) {
 }
 
 func (ws *writeSet) needsXact(hasID bool) bool {
-	return len(ws.inserts) > 0 && !hasID && len(ws.creates)+len(ws.updates)+len(ws.adds) == 0 && !ws.write()
+	return len(ws.inserts) > 0 && !hasID && len(ws.verify)+len(ws.creates)+len(ws.updates)+len(ws.adds) == 0 && !ws.write()
 }
 
 // read reads the results of the statements queue queued, in order, and
@@ -243,6 +254,16 @@ func (ws *writeSet) read(br pgx.BatchResults, hasID bool) (ord int64, server boo
 			return 0, true, &Error{Op: "commit", Kind: ledger.ErrNotFound, Detail: notFound, Err: err}
 		}
 		return 0, true, err
+	}
+	if len(ws.verify) > 0 {
+		if err := one(); err != nil {
+			var pe *pgconn.PgError
+			if errors.As(err, &pe) && pe.Code == codeStale {
+				return 0, true, &Error{Op: "commit", Kind: ledger.ErrConflict,
+					Detail: "an account changed, or is locked elsewhere, since a lock answered it from memory", Err: err}
+			}
+			return fail(err, "")
+		}
 	}
 	for range ws.creates {
 		if err := exec(); err != nil {
@@ -447,6 +468,8 @@ func (b *batch) committed(txns []*txn, ord int64) {
 				s.system.Delete(a.ID)
 			}
 		}
+		s.known.put(t.creates...)
+		s.known.put(t.updates...)
 	}
 	if ord > 0 {
 		s.seal.noteCommit(ord)

@@ -38,6 +38,10 @@ func TestKeyLookupsUseTheIndexAsTheLedgerGrows(t *testing.T) {
 		t.Fatal(err)
 	}
 	const writers = 8
+	shop := ledger.MerchantAccount("shop")
+	if _, err := l.OpenAccount(ctx, shop, ledger.BalancePolicy{}); err != nil {
+		t.Fatal(err)
+	}
 	post := func(prefix string, n int) {
 		var wg sync.WaitGroup
 		for w := range writers {
@@ -45,10 +49,16 @@ func TestKeyLookupsUseTheIndexAsTheLedgerGrows(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := w; i < n; i += writers {
+				for j, i := 0, w; i < n; j, i = j+1, i+writers {
+					// Earns, and spends of one point each, which look
+					// their key up with the locks.
+					from, to := ledger.IssuanceAccount("p"), ledger.PartnerAccount(u, "p")
+					if j%2 == 1 {
+						from, to = to, shop
+					}
 					req := ledger.PostRequest{Key: prefix + strconv.Itoa(i), Postings: []ledger.Posting{
-						{Account: ledger.IssuanceAccount("p"), Asset: ledger.Points, Amount: -1},
-						{Account: ledger.PartnerAccount(u, "p"), Asset: ledger.Points, Amount: 1}}}
+						{Account: from, Asset: ledger.Points, Amount: -1},
+						{Account: to, Asset: ledger.Points, Amount: 1}}}
 					if _, err := l.Post(ctx, req); err != nil {
 						t.Error(err)
 						return

@@ -31,6 +31,8 @@ type Store struct {
 	// user accounts), which the Ledger never changes once created: an
 	// earn then reads nothing about its issuance account.
 	system sync.Map // ledger.AccountID -> ledger.Account
+	// known serves deferred locks (see deferred.go).
+	known accountCache
 }
 
 // Options configures a Store. A nil *Options, and zero fields, mean the
@@ -201,6 +203,7 @@ func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	}
 	c.arrive(t, true)
 	<-b.done
+	t.afterCommit()
 	return t.result
 }
 

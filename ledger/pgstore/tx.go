@@ -37,7 +37,7 @@ type txn struct {
 	result error              // the commit's outcome, set by the batch
 	req    request
 
-	locked  []ledger.Account // sorted by ID, read under the lock
+	locked  []ledger.Account // sorted by ID, read under the lock (or known, if deferred)
 	creates []ledger.Account
 	updates []ledger.Account
 	deltas  []delta
@@ -45,6 +45,12 @@ type txn struct {
 	lotAdds []lotAdd
 	inserts []insert
 	buf     []byte
+
+	// A deferred Lock (see deferred.go): the IDs whose rows are to be
+	// locked before the next statement or at commit, sorted, and the key
+	// LockKeyDeferred answered free without a lookup.
+	deferred    []string
+	deferredKey string
 }
 
 type delta struct {
@@ -107,6 +113,11 @@ func (t *txn) beginSQL() string {
 func (t *txn) run(ctx context.Context, op, sql string, args []any, each func(pgx.Rows) error, lock []string) error {
 	if err := ctx.Err(); err != nil {
 		return &Error{Op: op, Err: err}
+	}
+	if t.deferred != nil && lock == nil {
+		if err := t.materialize(ctx); err != nil {
+			return err
+		}
 	}
 	if t.batch == nil {
 		t.s.batches.join(ctx, t, false)
@@ -553,20 +564,28 @@ func (t *txn) PendingHolds(ctx context.Context, asOf time.Time, after ledger.Ent
 // with the other members' Locks, and reads their metadata, which the
 // transaction then serves from memory.
 func (t *txn) Lock(ctx context.Context, ids []ledger.AccountID) error {
-	_, err := t.lock(ctx, ids, "")
+	_, err := t.lock(ctx, ids, "", false)
 	return err
 }
 
 // LockKey implements ledger.KeyLocker: Lock, with the key's lookup in the
 // statement that follows the locks, in the same round trip.
 func (t *txn) LockKey(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
-	hit, err := t.lock(ctx, ids, key)
+	hit, err := t.lock(ctx, ids, key, false)
+	return ledger.EntryID(hit), err
+}
+
+// LockKeyDeferred implements ledger.KeyDeferrer: LockKey, whose row locks
+// and lookup wait for the commit when the Store knows the accounts and no
+// other member holds them (see deferred.go).
+func (t *txn) LockKeyDeferred(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	hit, err := t.lock(ctx, ids, key, true)
 	return ledger.EntryID(hit), err
 }
 
 // lock is Lock, and LockKey if key is not "": it returns the entry under
-// key.
-func (t *txn) lock(ctx context.Context, ids []ledger.AccountID, key string) (string, error) {
+// key. mayDefer lets it defer the row locks and the lookup.
+func (t *txn) lock(ctx context.Context, ids []ledger.AccountID, key string, mayDefer bool) (string, error) {
 	if !t.write {
 		return "", &Error{Op: "lock", Detail: "lock in a read-only transaction"}
 	}
@@ -591,7 +610,9 @@ func (t *txn) lock(ctx context.Context, ids []ledger.AccountID, key string) (str
 			continue
 		}
 		// Another member holds it until its batch ends: wait outside any
-		// batch, so that none waits for this one meanwhile.
+		// batch, so that none waits for this one meanwhile. (It may have
+		// changed what this one is about to read: no deferring.)
+		mayDefer = false
 		if t.batch != nil {
 			c.leave(t)
 		}
@@ -606,31 +627,25 @@ func (t *txn) lock(ctx context.Context, ids []ledger.AccountID, key string) (str
 		}
 		break
 	}
-	// The keys this transaction found missing are looked up again once the
-	// locks are granted: a transaction that waited for a lock may have
-	// waited for one that took such a key (the Ledger checks that a hold
-	// is unresolved, or an entry unreversed, before it locks), and must
-	// then start over rather than act on what it read before.
-	t.req.recheck, t.req.lookup = t.missed, key
-	err := t.run(ctx, "lock", "", nil, nil, want)
-	if err == errSkipped {
-		// A row is locked by another process's transaction: wait for it in
-		// a transaction of this member's own, where the wait is safe.
-		c.leave(t)
-		c.join(ctx, t, true)
-		err = t.run(ctx, "lock", "", nil, nil, want)
+	if mayDefer && t.deferLock(want, key) {
+		return "", nil
 	}
-	hit := t.req.hit
-	t.req.recheck, t.req.lookup, t.req.hit = nil, "", ""
+	if t.deferred != nil {
+		// A second Lock: the first one's rows are locked for real first.
+		if err := t.materialize(ctx); err != nil {
+			return "", err
+		}
+	}
+	hit, rows, err := t.lockRows(ctx, want, key)
 	if err != nil {
 		return "", err
 	}
-	for _, a := range t.req.rows {
+	for _, a := range rows {
 		if i, ok := slices.BinarySearchFunc(t.locked, a.ID, byID); !ok {
 			t.locked = slices.Insert(t.locked, i, a)
 		}
 	}
-	if len(t.req.rows) != len(want) {
+	if len(rows) != len(want) {
 		for _, id := range want {
 			if _, ok := slices.BinarySearchFunc(t.locked, ledger.AccountID(id), byID); !ok {
 				// The transaction holds the locks it got until the Ledger,
@@ -640,6 +655,34 @@ func (t *txn) lock(ctx context.Context, ids []ledger.AccountID, key string) (str
 		}
 	}
 	return hit, nil
+}
+
+// lockRows locks the rows of ids (sorted) in the transaction's batch, with
+// key's lookup, and returns the entry under key and the rows it locked (in
+// t.req, valid until the next statement), which the Store now knows.
+func (t *txn) lockRows(ctx context.Context, ids []string, key string) (hit string, rows []ledger.Account, err error) {
+	c := &t.s.batches
+	// The keys this transaction found missing are looked up again once the
+	// locks are granted: a transaction that waited for a lock may have
+	// waited for one that took such a key (the Ledger checks that a hold
+	// is unresolved, or an entry unreversed, before it locks), and must
+	// then start over rather than act on what it read before.
+	t.req.recheck, t.req.lookup = t.missed, key
+	err = t.run(ctx, "lock", "", nil, nil, ids)
+	if err == errSkipped {
+		// A row is locked by another process's transaction: wait for it in
+		// a transaction of this member's own, where the wait is safe.
+		c.leave(t)
+		c.join(ctx, t, true)
+		err = t.run(ctx, "lock", "", nil, nil, ids)
+	}
+	hit = t.req.hit
+	t.req.recheck, t.req.lookup, t.req.hit = nil, "", ""
+	if err != nil {
+		return "", nil, err
+	}
+	t.s.known.put(t.req.rows...)
+	return hit, t.req.rows, nil
 }
 
 func (t *txn) isLocked(id ledger.AccountID) bool {
