@@ -66,10 +66,11 @@
 // and balance deltas, one for all the entries with their keys and history
 // rows) and sent with the COMMIT in one round trip: one WAL flush for the
 // batch. Transactions implement ledger.KeyLocker, so the Ledger looks a
-// write's idempotency key up with its locks, in the statement after them:
-// an earn costs its batch two round trips (the locks with the key lookups,
-// then the commit), shared by the batch's members. Sharing is safe
-// because:
+// write's idempotency key up with its locks, in the statement after them,
+// and ledger.KeyDeferrer, so that on a write's first try the locks and the
+// lookup may wait for the commit (deferred locks, below): an earn costs
+// its batch one round trip, the commit, shared by the batch's members.
+// Sharing is safe because:
 //
 //   - nothing is written before the commit, so every read sees committed
 //     state only, as in a transaction of its own: no member sees another's
@@ -84,9 +85,12 @@
 //     savepoint of its own, so each member gets its own outcome and the
 //     others commit.
 //
-// A batch takes members until one of them returns while no other batch is
-// committing, or until the committing one ends: while one batch waits for
-// its WAL flush the next gathers members. A batch has at most 32 members.
+// A batch may close once one of its members has returned while no other
+// batch is committing, or once the committing one ends: while one batch
+// waits for its WAL flush the next gathers members. It then closes when it
+// holds as many members as the writers lately seen (the members of the
+// batch that just ended, who come back together), or 200µs after it could
+// first have closed. A batch has at most 32 members.
 // A member waiting for a round trip honours its context; a round trip in
 // flight (a lock wait included) is not interrupted, and the batch's own
 // I/O does not stop with any member's context.
@@ -108,11 +112,28 @@
 //     hold's resolution, an entry's reversal): if one of those was taken
 //     meanwhile, by the transaction the lock waited for, Lock fails with
 //     ledger.ErrConflict and the Ledger starts over on fresh reads;
-//  3. at commit: new and updated account rows (sorted), then new lots and
+//  3. at commit: the rows of deferred locks (below), sorted, with SKIP
+//     LOCKED; new and updated account rows (sorted), then new lots and
 //     balance rows (sorted by account and asset) in one statement, lot
 //     updates (sorted), and last the entries with their unique keys
 //     (sorted). A key taken by a commit in flight makes the second commit
 //     wait for the first and then fail with ledger.ErrConflict.
+//
+// Deferred locks. On a write's first try the Ledger calls
+// LockKeyDeferred. If the Store knows the metadata of every account named
+// (as it last read them under a lock, or committed them) and no other
+// member holds them, it takes the in-process locks and answers from
+// memory, the key free, with no round trip. The rows are then locked by
+// the first statement of the commit's round trip, before any write, in ID
+// order and with SKIP LOCKED, and that statement fails the member with
+// ledger.ErrConflict unless every row is there, locked, and as answered;
+// a key taken meanwhile fails its insert with ErrConflict. A read later in
+// the same transaction (a balance check, lots) takes the row locks with
+// the key's lookup first, as LockKey would, and fails with ErrConflict if
+// they differ from what was answered. So a member commits only what it
+// would have committed had it locked first. After a conflict the Store
+// forgets the accounts the member relied on, and the Ledger's retry uses
+// LockKey: a replay costs one conflicted try, then finds its entry.
 //
 // Hot accounts. An account the Ledger does not lock (its policy needs no
 // balance check: an issuance account with no limit, a merchant credited by
