@@ -29,7 +29,10 @@ type Store interface {
 	// returns the failure (ErrConflict if retrying can succeed); a store
 	// that cannot know whether a failed commit was applied returns an error
 	// other than ErrConflict, and the Ledger's idempotency keys make the
-	// caller's retry safe. Update calls fn exactly once.
+	// caller's retry safe. Update calls fn exactly once. fn must not call
+	// the store itself (a nested Update or View may wait for this
+	// transaction, which waits for fn: a store that commits transactions
+	// together, or one writer at a time, deadlocks).
 	Update(ctx context.Context, fn func(tx Tx) error) error
 	// View runs fn in a read-only transaction that sees a consistent state:
 	// every transaction committed before View began, and none of those
