@@ -64,7 +64,8 @@ import (
 // transaction.
 const maxMembers = 32
 
-// gatherWait bounds how long an arriving member waits for the others.
+// gatherWait bounds how long a batch that may commit waits for the
+// writers lately seen (see gatherLocked).
 const gatherWait = 200 * time.Microsecond
 
 // gather is how many times, at most, a batch's worker yields to let its
@@ -159,7 +160,6 @@ func (c *committer) join(ctx context.Context, t *txn, private bool) {
 			c.open = b
 		}
 		if b.members+b.arrived+1 >= maxMembers {
-			c.open = nil
 			c.closeLocked(b)
 		}
 	}
@@ -275,12 +275,12 @@ func (c *committer) ended(b *batch) {
 	if b.counted {
 		c.committing--
 		c.last = b.arrived
+		if o := c.open; o != nil {
+			// b's writers are about to come back to the open batch.
+			c.last += o.members + o.arrived
+		}
 	}
 	var next *batch
-	if o := c.open; o != nil && b.counted {
-		// b's writers are about to come back to the open batch.
-		c.last = b.arrived + o.members + o.arrived
-	}
 	if o := c.open; o != nil && c.committing == 0 && o.arrived > 0 && c.settleLocked(o) {
 		next = o
 	}
