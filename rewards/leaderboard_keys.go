@@ -31,7 +31,7 @@ type keySet struct {
 	tables []keyTable          // by the hash's top bits
 	shift  uint                // 64 less log2(len(tables))
 	extra  map[string]struct{} // keys whose hash collides with a different key's
-	chunks [][]byte
+	chunks byteChunks
 	buf    []byte // scratch for encoding the key being looked up
 }
 
@@ -195,30 +195,47 @@ func (t *keyTable) grow() {
 	}
 }
 
-// store copies the encoded key enc into the chunks, length first, and
-// returns where it put it: the chunk's index in the high 32 bits, the offset
-// in the low.
-func (s *keySet) store(enc []byte) uint64 {
+// store copies the encoded key enc into the set's chunks and returns where
+// it put it.
+func (s *keySet) store(enc []byte) uint64 { return s.chunks.store(enc) }
+
+// load returns the encoded key stored at ref.
+func (s *keySet) load(ref uint64) []byte { return s.chunks.load(ref) }
+
+// byteChunks stores byte strings, each prefixed with its length, back to
+// back in large chunks that hold no pointers: no allocation per string and
+// nothing for the collector to scan. A string never straddles two chunks.
+// The first chunk is firstKeyChunk bytes, and each next one twice the last
+// up to keyChunk, so that a few strings (a store shard with few users) stay
+// small; a string longer than that gets a chunk of its own.
+type byteChunks struct {
+	list [][]byte
+}
+
+// store copies enc into the chunks and returns where it put it: the
+// chunk's index in the high 32 bits, the offset in the low.
+func (c *byteChunks) store(enc []byte) uint64 {
 	need := binary.MaxVarintLen64 + len(enc)
-	last := len(s.chunks) - 1
-	if last < 0 || cap(s.chunks[last])-len(s.chunks[last]) < need {
+	last := len(c.list) - 1
+	if last < 0 || cap(c.list[last])-len(c.list[last]) < need {
 		size := firstKeyChunk
 		if last >= 0 {
-			size = min(keyChunk, 2*cap(s.chunks[last]))
+			size = min(keyChunk, 2*cap(c.list[last]))
 		}
-		s.chunks = append(s.chunks, make([]byte, 0, max(size, need)))
+		c.list = append(c.list, make([]byte, 0, max(size, need)))
 		last++
 	}
-	c := s.chunks[last]
-	ref := uint64(last)<<32 | uint64(len(c))
-	c = binary.AppendUvarint(c, uint64(len(enc)))
-	s.chunks[last] = append(c, enc...)
+	b := c.list[last]
+	ref := uint64(last)<<32 | uint64(len(b))
+	b = binary.AppendUvarint(b, uint64(len(enc)))
+	c.list[last] = append(b, enc...)
 	return ref
 }
 
-// load returns the encoded key stored at ref.
-func (s *keySet) load(ref uint64) []byte {
-	c := s.chunks[ref>>32][uint32(ref):]
-	n, w := binary.Uvarint(c)
-	return c[w : w+int(n)]
+// load returns the string stored at ref. Its bytes are the stored ones: a
+// caller may change them in place, never their length.
+func (c *byteChunks) load(ref uint64) []byte {
+	b := c.list[ref>>32][uint32(ref):]
+	n, w := binary.Uvarint(b)
+	return b[w : w+int(n) : w+int(n)]
 }

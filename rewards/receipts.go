@@ -44,30 +44,41 @@ type ReceiptStore interface {
 }
 
 // MemReceiptStore is the in-memory ReceiptStore, safe for concurrent use.
-// It keeps every receipt ever written.
+// It keeps every receipt ever written, for ever, so it keeps each one
+// encoded (receiptCodec) in large byte chunks, indexed by a table of plain
+// integers: about 250 bytes a receipt, with no allocation to store one and
+// nothing for the collector to scan. Records come back with their times in
+// UTC.
 type MemReceiptStore struct {
 	seed   maphash.Seed
-	shards [64]receiptShard
+	shards [receiptShards]receiptShard
 }
+
+// receiptShards is the number of shards, each with its own lock; a hash's
+// top bits pick the shard, and its low bits the slot in the shard's table.
+const receiptShards = 64
 
 type receiptShard struct {
-	mu sync.RWMutex
-	m  map[receiptKey]*ReceiptRecord
-}
-
-type receiptKey struct {
-	partner  carbon.PartnerID
-	activity string
+	mu   sync.RWMutex
+	tab  keyTable   // by key hash; a slot's ref is where its record is in recs
+	recs byteChunks // the encoded records
+	buf  []byte     // scratch for encoding a record, under mu
 }
 
 // NewMemReceiptStore returns an empty MemReceiptStore.
 func NewMemReceiptStore() *MemReceiptStore { return &MemReceiptStore{seed: maphash.MakeSeed()} }
 
-func (s *MemReceiptStore) shard(k receiptKey) *receiptShard {
-	// Any mix of the two IDs' hashes spreads the receipts; this one takes
-	// two calls rather than a streaming hash's five.
-	h := maphash.String(s.seed, k.activity) + 31*maphash.String(s.seed, string(k.partner))
-	return &s.shards[h%uint64(len(s.shards))]
+// hash returns the hash of partner's activity ID, never zero (an empty
+// slot), and its shard.
+func (s *MemReceiptStore) hash(partner carbon.PartnerID, activityID string) (uint64, *receiptShard) {
+	// Any mix of the two IDs' hashes spreads the receipts (the record
+	// tells keys apart); this one takes two calls rather than a streaming
+	// hash's five.
+	h := maphash.String(s.seed, activityID) + 31*maphash.String(s.seed, string(partner))
+	if h == 0 {
+		h = 1
+	}
+	return h, &s.shards[h>>(64-6)]
 }
 
 // Receipt implements ReceiptStore.
@@ -75,14 +86,18 @@ func (s *MemReceiptStore) Receipt(ctx context.Context, partner carbon.PartnerID,
 	if err := ctx.Err(); err != nil {
 		return ReceiptRecord{}, false, err
 	}
-	k := receiptKey{partner, activityID}
-	sh := s.shard(k)
+	h, sh := s.hash(partner, activityID)
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
-	if r, ok := sh.m[k]; ok {
-		return *r, true, nil
+	rec, ok := sh.find(h, partner, activityID)
+	if !ok || rec.deleted() {
+		return ReceiptRecord{}, false, nil
 	}
-	return ReceiptRecord{}, false, nil
+	out, err := rec.decode()
+	if err != nil {
+		return ReceiptRecord{}, false, err
+	}
+	return out, true, nil
 }
 
 // InsertReceipt implements ReceiptStore.
@@ -90,21 +105,30 @@ func (s *MemReceiptStore) InsertReceipt(ctx context.Context, rec ReceiptRecord) 
 	if err := ctx.Err(); err != nil {
 		return ReceiptRecord{}, false, err
 	}
-	if rec.Receipt.Partner == "" || rec.Receipt.ActivityID == "" {
+	r := &rec.Receipt
+	if r.Partner == "" || r.ActivityID == "" {
 		return ReceiptRecord{}, false, newErr("MemReceiptStore.InsertReceipt", ErrInvalidArgument, "partner or activity id is empty")
 	}
-	k := receiptKey{rec.Receipt.Partner, rec.Receipt.ActivityID}
-	sh := s.shard(k)
+	if len(r.Entry) > maxEntryLen {
+		return ReceiptRecord{}, false, newErr("MemReceiptStore.InsertReceipt", ErrInvalidArgument, fmt.Sprintf("entry id of %d bytes is longer than %d", len(r.Entry), maxEntryLen))
+	}
+	h, sh := s.hash(r.Partner, r.ActivityID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if r, ok := sh.m[k]; ok {
-		return *r, false, nil
+	old, slot := sh.lookup(h, r.Partner, r.ActivityID)
+	if old != nil && !old.deleted() {
+		out, err := old.decode()
+		return out, false, err
 	}
-	if sh.m == nil {
-		sh.m = map[receiptKey]*ReceiptRecord{}
+	r.Replayed = false
+	sh.buf = appendReceiptRecord(sh.buf[:0], &rec, len(r.Entry))
+	ref := sh.recs.store(sh.buf)
+	if old != nil {
+		// A pending record was deleted: its key's slot takes the new one.
+		sh.tab.slots[slot].ref = ref
+	} else {
+		sh.put(h, slot, ref)
 	}
-	rec.Receipt.Replayed = false
-	sh.m[k] = &rec
 	return rec, true, nil
 }
 
@@ -113,20 +137,32 @@ func (s *MemReceiptStore) CompleteReceipt(ctx context.Context, partner carbon.Pa
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := receiptKey{partner, activityID}
-	sh := s.shard(k)
+	if len(entry) > maxEntryLen {
+		return newErr("MemReceiptStore.CompleteReceipt", ErrInvalidArgument, fmt.Sprintf("entry id of %d bytes is longer than %d", len(entry), maxEntryLen))
+	}
+	h, sh := s.hash(partner, activityID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	r, ok := sh.m[k]
+	rec, slot := sh.lookup(h, partner, activityID)
 	switch {
-	case !ok:
+	case rec == nil || rec.deleted():
 		return newErr("MemReceiptStore.CompleteReceipt", ErrInvalidArgument, fmt.Sprintf("no receipt for activity %q of partner %q", activityID, partner))
-	case !r.Pending:
+	case !rec.pending():
 		return nil
 	}
-	// Readers copy the record under the lock and never keep the pointer,
-	// so it is changed in place.
-	r.Pending, r.Receipt.Entry, r.Receipt.CreditedAt = false, entry, credited
+	if rec.complete(entry, credited) {
+		// Readers decode under the lock and keep no bytes, so the record
+		// changes in place.
+		return nil
+	}
+	// The entry ID is longer than the room the record left for it.
+	full, err := rec.decode()
+	if err != nil {
+		return err
+	}
+	full.Pending, full.Receipt.Entry, full.Receipt.CreditedAt = false, entry, credited
+	sh.buf = appendReceiptRecord(sh.buf[:0], &full, len(entry))
+	sh.tab.slots[slot].ref = sh.recs.store(sh.buf)
 	return nil
 }
 
@@ -135,12 +171,55 @@ func (s *MemReceiptStore) DeletePendingReceipt(ctx context.Context, partner carb
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	k := receiptKey{partner, activityID}
-	sh := s.shard(k)
+	h, sh := s.hash(partner, activityID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if r, ok := sh.m[k]; ok && r.Pending {
-		delete(sh.m, k)
+	if rec, ok := sh.find(h, partner, activityID); ok && rec.pending() {
+		// The slot stays, for the key's next record (InsertReceipt).
+		rec.setDeleted()
 	}
 	return nil
+}
+
+// find returns the record of partner's activity ID, whose hash is h, and
+// true; or false if the shard has none.
+func (sh *receiptShard) find(h uint64, partner carbon.PartnerID, activityID string) (storedReceipt, bool) {
+	rec, _ := sh.lookup(h, partner, activityID)
+	return rec, rec != nil
+}
+
+// lookup returns the record of partner's activity ID, whose hash is h, and
+// its slot; or nil and the empty slot where it would go (-1 if the table
+// has no slots).
+func (sh *receiptShard) lookup(h uint64, partner carbon.PartnerID, activityID string) (storedReceipt, int) {
+	t := &sh.tab
+	if len(t.slots) == 0 {
+		return nil, -1
+	}
+	mask := len(t.slots) - 1
+	for i := int(h) & mask; ; i = (i + 1) & mask {
+		switch t.slots[i].hash {
+		case 0:
+			return nil, i
+		case h:
+			if rec := storedReceipt(sh.recs.load(t.slots[i].ref)); rec.is(partner, activityID) {
+				return rec, i
+			}
+		}
+	}
+}
+
+// put indexes the record at ref under hash h, in slot (the empty slot
+// lookup returned).
+func (sh *receiptShard) put(h uint64, slot int, ref uint64) {
+	t := &sh.tab
+	// At most three quarters full, so that probes stay short.
+	if slot < 0 || (t.used+1)*4 > len(t.slots)*3 {
+		t.grow()
+		mask := len(t.slots) - 1
+		for slot = int(h) & mask; t.slots[slot].hash != 0; slot = (slot + 1) & mask {
+		}
+	}
+	t.slots[slot] = keySlot{hash: h, ref: ref}
+	t.used++
 }

@@ -1,0 +1,144 @@
+package rewards
+
+import (
+	"context"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/ledger"
+	"github.com/shopspring/decimal"
+	"github.com/stretchr/testify/require"
+)
+
+// fullReceipt returns a record with every Receipt field set to a value of
+// its own (Replayed aside, which no store keeps), found by reflection, so
+// that a field added to Receipt and forgotten by the codec fails
+// TestReceiptCodecKeepsEveryField.
+func fullReceipt(t *testing.T) ReceiptRecord {
+	t.Helper()
+	rec := ReceiptRecord{Pending: true}
+	v := reflect.ValueOf(&rec.Receipt).Elem()
+	for i := range v.NumField() {
+		f, name := v.Field(i), v.Type().Field(i).Name
+		switch f.Interface().(type) {
+		case time.Time:
+			at := time.Date(2026, 8, 3, 10, 4, 5, 123456789, time.UTC).Add(time.Duration(i) * time.Hour)
+			f.Set(reflect.ValueOf(at.In(time.FixedZone("UTC+8", 8*3600))))
+		case decimal.Decimal:
+			f.Set(reflect.ValueOf(decimal.RequireFromString("1.25")))
+		case carbon.Mass:
+			f.Set(reflect.ValueOf(carbon.Grams(decimal.RequireFromString("1234.567"))))
+		default:
+			switch f.Kind() {
+			case reflect.String:
+				f.SetString("v-" + strings.ToLower(name))
+			case reflect.Int64:
+				f.SetInt(int64(1000 + i))
+			case reflect.Bool:
+				f.SetBool(name != "Replayed")
+			default:
+				t.Fatalf("Receipt.%s: the test does not know kind %s", name, f.Kind())
+			}
+		}
+	}
+	rec.Receipt.ResultDigest = strings.Repeat("0123456789abcdef", 4)
+	return rec
+}
+
+// requireSameReceipt checks that got holds want's every field, comparing
+// times, decimals and masses by value.
+func requireSameReceipt(t *testing.T, want, got ReceiptRecord) {
+	t.Helper()
+	require.Equal(t, want.Pending, got.Pending)
+	w, g := reflect.ValueOf(want.Receipt), reflect.ValueOf(got.Receipt)
+	for i := range w.NumField() {
+		name := w.Type().Field(i).Name
+		switch wf := w.Field(i).Interface().(type) {
+		case time.Time:
+			require.True(t, wf.Equal(g.Field(i).Interface().(time.Time)), "Receipt.%s: %v, want %v", name, g.Field(i), wf)
+		case decimal.Decimal:
+			require.True(t, wf.Equal(g.Field(i).Interface().(decimal.Decimal)), "Receipt.%s: %v, want %v", name, g.Field(i), wf)
+		case carbon.Mass:
+			require.True(t, wf.Equal(g.Field(i).Interface().(carbon.Mass)), "Receipt.%s: %v, want %v", name, g.Field(i), wf)
+		default:
+			require.Equal(t, w.Field(i).Interface(), g.Field(i).Interface(), "Receipt.%s", name)
+		}
+	}
+}
+
+func TestReceiptCodecKeepsEveryField(t *testing.T) {
+	for _, digest := range []string{"", "not hex", strings.Repeat("AB", 32), strings.Repeat("0f", 32)} {
+		rec := fullReceipt(t)
+		rec.Receipt.Fingerprint = digest
+		rec.Receipt.Replayed = false
+		got, err := storedReceipt(appendReceiptRecord(nil, &rec, 0)).decode()
+		require.NoError(t, err)
+		requireSameReceipt(t, rec, got)
+		require.Equal(t, time.UTC, got.Receipt.OccurredAt.Location(), "times come back in UTC")
+	}
+}
+
+func TestReceiptCodecRejectsTruncatedRecords(t *testing.T) {
+	rec := fullReceipt(t)
+	enc := appendReceiptRecord(nil, &rec, 0)
+	for n := headerLen(entryRoom); n < len(enc); n++ {
+		_, err := storedReceipt(enc[:n]).decode()
+		require.ErrorIs(t, err, errCorrupt, "%d of %d bytes", n, len(enc))
+	}
+}
+
+func TestMemReceiptStoreKeepsRecords(t *testing.T) {
+	ctx := context.Background()
+	s := NewMemReceiptStore()
+	want := map[string]ReceiptRecord{}
+	for i := range 5000 {
+		rec := fullReceipt(t)
+		rec.Receipt.Replayed = false
+		rec.Receipt.ActivityID = "a-" + strconv.Itoa(i)
+		rec.Receipt.Entry = ""
+		rec.Receipt.Points = carbon.Points(i)
+		_, inserted, err := s.InsertReceipt(ctx, rec)
+		require.NoError(t, err)
+		require.True(t, inserted)
+		if i%3 == 0 {
+			// Some entry IDs fit the room kept for them, others not.
+			entry := ledger.EntryID(strings.Repeat("e", i%(2*entryRoom)+1))
+			at := time.Date(2026, 8, 3, 0, 0, i, 0, time.UTC)
+			require.NoError(t, s.CompleteReceipt(ctx, rec.Receipt.Partner, rec.Receipt.ActivityID, entry, at))
+			rec.Pending, rec.Receipt.Entry, rec.Receipt.CreditedAt = false, entry, at
+		}
+		want[rec.Receipt.ActivityID] = rec
+	}
+	for id, rec := range want {
+		got, found, err := s.Receipt(ctx, rec.Receipt.Partner, id)
+		require.NoError(t, err)
+		require.True(t, found, id)
+		requireSameReceipt(t, rec, got)
+	}
+
+	// A deleted pending record frees its key for the next one.
+	rec := want["a-1"]
+	require.NoError(t, s.DeletePendingReceipt(ctx, rec.Receipt.Partner, "a-1"))
+	_, found, err := s.Receipt(ctx, rec.Receipt.Partner, "a-1")
+	require.NoError(t, err)
+	require.False(t, found)
+	require.ErrorIs(t, s.CompleteReceipt(ctx, rec.Receipt.Partner, "a-1", "e", time.Now()), ErrInvalidArgument)
+	rec.Receipt.Points = 77
+	_, inserted, err := s.InsertReceipt(ctx, rec)
+	require.NoError(t, err)
+	require.True(t, inserted)
+	got, found, err := s.Receipt(ctx, rec.Receipt.Partner, "a-1")
+	require.NoError(t, err)
+	require.True(t, found)
+	requireSameReceipt(t, rec, got)
+
+	long := ledger.EntryID(strings.Repeat("e", maxEntryLen+1))
+	require.ErrorIs(t, s.CompleteReceipt(ctx, rec.Receipt.Partner, "a-1", long, time.Now()), ErrInvalidArgument)
+	rec.Receipt.ActivityID, rec.Receipt.Entry = "a-long", long
+	_, _, err = s.InsertReceipt(ctx, rec)
+	require.ErrorIs(t, err, ErrInvalidArgument)
+}
