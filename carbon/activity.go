@@ -66,38 +66,42 @@ func (a Activity) Validate() error {
 	case !a.Region.Valid():
 		v.add("region", ErrUnknownRegion, fmt.Sprintf("%q is not an ISO 3166-2:CN province-level code", string(a.Region)))
 	}
-	for _, name := range sortedKeys(a.Quantities) {
-		q, field := a.Quantities[name], "quantities["+name+"]"
+	// Names in order, so that problems are listed in order; on the stack
+	// for a usual activity, which then validates without allocating.
+	var buf [8]string
+	for _, name := range appendSortedKeys(buf[:0], a.Quantities) {
+		q := a.Quantities[name]
 		if err := ValidateID("quantity name", name); err != nil {
-			v.check(field, err)
+			v.check("quantities["+name+"]", err)
 			continue
 		}
 		switch {
 		case !q.IsValid():
-			v.add(field, ErrUnknownUnit, fmt.Sprintf("unit %q is not defined", string(q.unit)))
+			v.add("quantities["+name+"]", ErrUnknownUnit, fmt.Sprintf("unit %q is not defined", string(q.unit)))
 		case !dec.InRange(q.value):
-			v.add(field, ErrOutOfRange, "value has more than 1000 digits or an exponent beyond ±1000")
+			v.add("quantities["+name+"]", ErrOutOfRange, "value has more than 1000 digits or an exponent beyond ±1000")
 		case q.IsNegative():
-			v.add(field, ErrNegative, fmt.Sprintf("%s is negative", q))
+			v.add("quantities["+name+"]", ErrNegative, fmt.Sprintf("%s is negative", q))
 		}
 	}
-	for _, name := range sortedKeys(a.Attributes) {
-		val, field := a.Attributes[name], "attributes["+name+"]"
+	for _, name := range appendSortedKeys(buf[:0], a.Attributes) {
+		val := a.Attributes[name]
 		if err := ValidateID("attribute name", name); err != nil {
-			v.check(field, err)
+			v.check("attributes["+name+"]", err)
 			continue
 		}
 		switch {
 		case len(val) > MaxAttributeLen:
-			v.add(field, ErrTooLong, fmt.Sprintf("value is %d bytes, more than %d", len(val), MaxAttributeLen))
+			v.add("attributes["+name+"]", ErrTooLong, fmt.Sprintf("value is %d bytes, more than %d", len(val), MaxAttributeLen))
 		case !utf8.ValidString(val):
-			v.add(field, ErrMalformedText, "value is not valid UTF-8")
+			v.add("attributes["+name+"]", ErrMalformedText, "value is not valid UTF-8")
 		}
 	}
 	if len(v.Problems) == 0 {
 		return nil
 	}
-	return &v
+	out := v // v itself stays on the stack
+	return &out
 }
 
 // Problem is one thing wrong with a value under validation.
@@ -155,8 +159,8 @@ func (e *ValidationError) check(field string, err error) {
 	e.add(field, err, msg)
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
+// appendSortedKeys appends m's keys to keys, sorted.
+func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	for k := range m {
 		keys = append(keys, k)
 	}

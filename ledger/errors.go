@@ -139,10 +139,11 @@ func newErr(op string, kind error, detail string) *Error {
 // storeErr wraps an error a Store returned. Errors that already carry a
 // ledger kind (a fn error, ErrConflict) keep it; ErrNotFound becomes notFound.
 func storeErr(op string, err error, notFound error) error {
+	if err == nil {
+		return nil // before le, which errors.As makes escape: no allocation
+	}
 	var le *Error
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &le):
 		return err
 	case errors.Is(err, ErrNotFound) && notFound != nil:

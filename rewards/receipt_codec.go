@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"math"
-	"strings"
 	"time"
 	"unsafe"
 
@@ -98,7 +97,7 @@ func (s storedReceipt) room() int     { return int(binary.BigEndian.Uint16(s[1:]
 // is reports whether s is the record of partner's activity ID.
 func (s storedReceipt) is(partner carbon.PartnerID, activityID string) bool {
 	d := receiptDecoder{b: s[headerLen(s.room()):]}
-	return d.str() == string(partner) && d.str() == activityID && !d.bad
+	return string(d.raw()) == string(partner) && string(d.raw()) == activityID && !d.bad
 }
 
 // complete records entry and credited and clears the pending flag, in
@@ -198,12 +197,19 @@ func unsafeString(b []byte) string { return unsafe.String(unsafe.SliceData(b), l
 // decodeLowerHex decodes s, 2*len(dst) lower-case hex digits, into dst
 // and reports whether s was that.
 func decodeLowerHex(dst []byte, s string) bool {
-	if len(s) != 2*len(dst) || strings.ToLower(s) != s {
+	if len(s) != 2*len(dst) {
 		return false
 	}
 	// hex.Decode only reads its source.
-	_, err := hex.Decode(dst, unsafe.Slice(unsafe.StringData(s), len(s)))
-	return err == nil
+	if _, err := hex.Decode(dst, unsafe.Slice(unsafe.StringData(s), len(s))); err != nil {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < 'a' && s[i] > '9' { // an upper-case digit, which would come back lower-case
+			return false
+		}
+	}
+	return true
 }
 
 // receiptDecoder reads a storedReceipt's fields; past a malformed one it
@@ -223,14 +229,17 @@ func (d *receiptDecoder) take(n uint64) []byte {
 	return out
 }
 
-func (d *receiptDecoder) str() string {
+func (d *receiptDecoder) str() string { return string(d.raw()) }
+
+// raw is str without the copy.
+func (d *receiptDecoder) raw() []byte {
 	n, w := binary.Uvarint(d.b)
 	if w <= 0 {
 		d.bad = true
-		return ""
+		return nil
 	}
 	d.b = d.b[w:]
-	return string(d.take(n))
+	return d.take(n)
 }
 
 func (d *receiptDecoder) varint() int64 {
