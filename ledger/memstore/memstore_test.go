@@ -18,9 +18,17 @@ func TestConformance(t *testing.T) {
 }
 
 // TestConformanceKeyLocking runs the suite with the Ledger looking keys up
-// with its locks (storetest.KeyLocking), the path it takes over pgstore.
+// with its locks (storetest.KeyLocking), the path it takes over pgstore on
+// a retry.
 func TestConformanceKeyLocking(t *testing.T) {
 	storetest.Run(t, func(*testing.T) ledger.Store { return storetest.KeyLocking(memstore.New()) })
+}
+
+// TestConformanceKeyDeferring runs the suite with the Ledger leaving keys
+// to the commit on a first try (storetest.KeyDeferring), the path it takes
+// over pgstore first, faults included.
+func TestConformanceKeyDeferring(t *testing.T) {
+	storetest.Run(t, func(*testing.T) ledger.Store { return storetest.KeyDeferring(memstore.New()) })
 }
 
 // TestMemoryPerUser checks the memory an idle user costs: a parent and four

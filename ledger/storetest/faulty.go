@@ -20,9 +20,9 @@ const (
 	// NoFault lets the transaction run as it would.
 	NoFault Fault = iota
 	// FailWrite makes the Nth write call of the transaction (Lock, LockKey,
-	// CreateAccount, UpdateAccount, AddBalance, InsertLot, AddLot,
-	// InsertEntry; N from Faulty.Inject) fail with ErrInjected: a store
-	// failing in the middle of an operation.
+	// LockKeyDeferred, CreateAccount, UpdateAccount, AddBalance, InsertLot,
+	// AddLot, InsertEntry; N from Faulty.Inject) fail with ErrInjected: a
+	// store failing in the middle of an operation.
 	FailWrite
 	// FailCommit runs the transaction's function, then discards its writes
 	// and returns ErrInjected: a commit that fails.
@@ -68,7 +68,7 @@ func (f *Faulty) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	case FailWrite:
 		return f.store.Update(ctx, func(tx ledger.Tx) error {
 			ft := &faultyTx{Tx: tx, left: n}
-			return fn(withKeyLocker(ft, tx, ft.lockKey))
+			return fn(withKeyLocker(ft, tx, ft.lockKey, ft.lockKeyDeferred))
 		})
 	case FailCommit:
 		err := f.store.Update(ctx, func(tx ledger.Tx) error {
@@ -119,6 +119,15 @@ func (t *faultyTx) lockKey(ctx context.Context, ids []ledger.AccountID, key stri
 		return "", err
 	}
 	return t.Tx.(ledger.KeyLocker).LockKey(ctx, ids, key)
+}
+
+// lockKeyDeferred is LockKeyDeferred, one write call, for a KeyDeferrer
+// inner Tx.
+func (t *faultyTx) lockKeyDeferred(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	if err := t.fail(); err != nil {
+		return "", err
+	}
+	return t.Tx.(ledger.KeyDeferrer).LockKeyDeferred(ctx, ids, key)
 }
 
 func (t *faultyTx) CreateAccount(ctx context.Context, a ledger.Account) error {
@@ -173,7 +182,7 @@ type lockRecorder struct {
 func (r *lockRecorder) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	return r.Store.Update(ctx, func(tx ledger.Tx) error {
 		rt := &recTx{Tx: tx, r: r}
-		return fn(withKeyLocker(rt, tx, rt.lockKey))
+		return fn(withKeyLocker(rt, tx, rt.lockKey, rt.lockKeyDeferred))
 	})
 }
 
@@ -183,17 +192,24 @@ type recTx struct {
 }
 
 func (t *recTx) Lock(ctx context.Context, ids []ledger.AccountID) error {
-	t.r.mu.Lock()
-	t.r.calls = append(t.r.calls, append([]ledger.AccountID(nil), ids...))
-	t.r.mu.Unlock()
+	t.record(ids)
 	return t.Tx.Lock(ctx, ids)
 }
 
 func (t *recTx) lockKey(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	t.record(ids)
+	return t.Tx.(ledger.KeyLocker).LockKey(ctx, ids, key)
+}
+
+func (t *recTx) lockKeyDeferred(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	t.record(ids)
+	return t.Tx.(ledger.KeyDeferrer).LockKeyDeferred(ctx, ids, key)
+}
+
+func (t *recTx) record(ids []ledger.AccountID) {
 	t.r.mu.Lock()
 	t.r.calls = append(t.r.calls, append([]ledger.AccountID(nil), ids...))
 	t.r.mu.Unlock()
-	return t.Tx.(ledger.KeyLocker).LockKey(ctx, ids, key)
 }
 
 // deadline bounds a test that could deadlock.

@@ -35,22 +35,40 @@ func (t keyLockingTx) LockKey(ctx context.Context, ids []ledger.AccountID, key s
 	return id, err
 }
 
+// keyFunc is the signature of LockKey and LockKeyDeferred.
+type keyFunc = func(context.Context, []ledger.AccountID, string) (ledger.EntryID, error)
+
 // withKeyLocker returns w, a wrapper of inner, as a ledger.KeyLocker too
-// when inner is one, lockKey being w's LockKey.
-func withKeyLocker(w ledger.Tx, inner ledger.Tx, lockKey func(context.Context, []ledger.AccountID, string) (ledger.EntryID, error)) ledger.Tx {
-	if _, ok := inner.(ledger.KeyLocker); !ok {
-		return w
+// when inner is one, lockKey being w's LockKey; and as a
+// ledger.KeyDeferrer when inner is one, lockKeyDeferred being w's
+// LockKeyDeferred. A wrapper so keeps the path the Ledger takes over the
+// store it wraps.
+func withKeyLocker(w ledger.Tx, inner ledger.Tx, lockKey, lockKeyDeferred keyFunc) ledger.Tx {
+	switch inner.(type) {
+	case ledger.KeyDeferrer:
+		return keyDeferrerTx{keyLockerTx{w, lockKey}, lockKeyDeferred}
+	case ledger.KeyLocker:
+		return keyLockerTx{w, lockKey}
 	}
-	return keyLockerTx{w, lockKey}
+	return w
 }
 
 type keyLockerTx struct {
 	ledger.Tx
-	lockKey func(context.Context, []ledger.AccountID, string) (ledger.EntryID, error)
+	lockKey keyFunc
 }
 
 func (t keyLockerTx) LockKey(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
 	return t.lockKey(ctx, ids, key)
+}
+
+type keyDeferrerTx struct {
+	keyLockerTx
+	lockKeyDeferred keyFunc
+}
+
+func (t keyDeferrerTx) LockKeyDeferred(ctx context.Context, ids []ledger.AccountID, key string) (ledger.EntryID, error) {
+	return t.lockKeyDeferred(ctx, ids, key)
 }
 
 // testLockKey checks LockKey, for a store whose transactions implement
