@@ -41,5 +41,16 @@ func BenchmarkQuantify(b *testing.B) {
 			// (the collector's work on other threads included).
 			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
 		})
+		b.Run(c.name+"/brief", func(b *testing.B) {
+			a := activity(b, c.scenario, c.qs, c.as)
+			b.ReportAllocs()
+			cpu := cputime.Process()
+			for b.Loop() {
+				if _, err := r.QuantifyBrief(a); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(cputime.Process()-cpu)/float64(b.N), "cpu-ns/op")
+		})
 	}
 }

@@ -21,6 +21,9 @@
 //	// store res.Ref() and res.Digest with the ledger entry; credit res.ER
 //	err = reg.Verify(activity, res)              // later, anyone: recompute and compare
 //
+// A caller that stores only the reduction and its citation calls
+// QuantifyBrief instead: the same ER and Digest, without making the steps.
+//
 // Quantify refuses, with an *ActivityError naming every problem, an activity
 // that is invalid (carbon.Activity.Validate), of another scenario, outside
 // the version's validity window [ValidFrom, ValidTo), missing a monitored

@@ -137,3 +137,29 @@ func ExampleRegistry_Verify() {
 	// true
 	// methodology: carbonkit.transport.metro@2024.1: result er is "2kg", recomputation gives "1.1125kg"
 }
+
+// A caller that keeps only the reduction and its citation (as a points
+// programme's receipt does) asks for a Brief: the same ER and Digest as
+// the Result, without making the working. The Result can be remade and
+// checked against the digest at any time.
+func ExampleRegistry_QuantifyBrief() {
+	catalog := methodology.Builtin()
+	distance, _ := carbon.ParseQuantity("6.4 km")
+	a := carbon.Activity{
+		ID: "trip-0001", Partner: "metro", User: "u-42", Scenario: "transport.metro",
+		OccurredAt: time.Date(2025, 3, 14, 8, 30, 0, 0, time.UTC), Region: carbon.Guangdong,
+		Quantities: map[string]carbon.Quantity{"distance": distance},
+	}
+	b, err := catalog.QuantifyBrief(a)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(b.Ref(), b.ER)
+
+	res, _ := catalog.Quantify(a)
+	fmt.Println(res.Digest == b.Digest, res.ER.Equal(b.ER))
+	// Output:
+	// carbonkit.transport.metro@2024.1 569.6g
+	// true true
+}

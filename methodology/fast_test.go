@@ -292,13 +292,19 @@ func requireEquivalent(t testing.TB, m *built, a carbon.Activity) bool {
 	t.Helper()
 	got, err := m.quantify(&a, false)
 	want, wantErr := m.quantify(&a, true)
+	brief, briefErr := m.brief(&a)
 	if wantErr != nil {
 		require.Error(t, err)
 		require.Equal(t, fmt.Sprintf("%T %v", wantErr, wantErr), fmt.Sprintf("%T %v", err, err))
+		require.Equal(t, fmt.Sprintf("%T %v", wantErr, wantErr), fmt.Sprintf("%T %v", briefErr, briefErr), "brief")
 		return false
 	}
 	require.NoError(t, err)
 	requireSameResult(t, want, got)
+	require.NoError(t, briefErr)
+	require.Equal(t, want.Ref(), brief.Ref())
+	require.Equal(t, want.Digest, brief.Digest, "brief")
+	requireSameDecimal(t, want.ER.Grams(), brief.ER.Grams(), "brief ER")
 	require.Equal(t, referenceDigest(&m.spec, m.digest, &a, &got), got.Digest, "the encoding as first written")
 	return true
 }

@@ -250,13 +250,47 @@ func (m *built) Quantify(a carbon.Activity) (Result, error) { return m.quantify(
 // checks the activity the long way: the reference that tests compare the
 // usual computation with.
 func (m *built) quantify(a *carbon.Activity, ref bool) (Result, error) {
+	s, err := m.work(a, ref, false)
+	if err != nil {
+		return Result{}, err
+	}
+	r := m.result(s, a)
+	m.putSheet(s)
+	return r, nil
+}
+
+// brief is Quantify's Brief, without the Result: the steps' decimals, the
+// factors and the expressions' text are never made. Only a methodology
+// with a formula (a plan) works in brief; a Calc's gets its Result made.
+func (m *built) brief(a *carbon.Activity) (Brief, error) {
+	if m.plan == nil {
+		r, err := m.quantify(a, false)
+		if err != nil {
+			return Brief{}, err
+		}
+		return r.Brief(), nil
+	}
+	s, err := m.work(a, false, true)
+	if err != nil {
+		return Brief{}, err
+	}
+	b := Brief{MethodologyID: m.spec.ID, Version: m.spec.Version, ER: carbon.Grams(s.er.decimal()), Digest: s.digest(a)}
+	m.putSheet(s)
+	return b, nil
+}
+
+// work checks a and computes its result in a sheet, which the caller puts
+// back. With brief the values of the steps that fit an int64 are left
+// without their decimals (value.lazy).
+func (m *built) work(a *carbon.Activity, ref, brief bool) (*sheet, error) {
 	s := m.getSheet(ref)
+	s.brief = brief
 	if ref || !s.admit(a) {
 		clear(s.qs)
 		s.qs = s.qs[:0]
 		if ps := m.check(a); len(ps) > 0 {
 			m.putSheet(s)
-			return Result{}, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: ps}
+			return nil, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: ps}
 		}
 	}
 	var err error
@@ -271,16 +305,14 @@ func (m *built) quantify(a *carbon.Activity, ref bool) (Result, error) {
 	if err != nil {
 		m.putSheet(s)
 		if errors.Is(err, ErrNotQuantifiable) || errors.Is(err, ErrCalculation) {
-			return Result{}, err
+			return nil, err
 		}
-		return Result{}, fmt.Errorf("%w: %s: %w", ErrCalculation, m.ref, err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrCalculation, m.ref, err)
 	}
 	if s.exact || !m.finishFast(s) {
 		m.finishExact(s)
 	}
-	r := m.result(s, a)
-	m.putSheet(s)
-	return r, nil
+	return s, nil
 }
 
 // roundDown rounds a non-negative m down to a multiple of the positive res.

@@ -161,16 +161,45 @@ func (r *Registry) List() []Spec {
 // (ErrNoneInForce for an unknown scenario or a time no version covers,
 // ErrAmbiguous) and the methodology's (ErrNotQuantifiable).
 func (r *Registry) Quantify(a carbon.Activity) (Result, error) {
+	m, err := r.resolveFor(&a)
+	if err != nil {
+		return Result{}, err
+	}
+	return m.Quantify(a)
+}
+
+// resolveFor resolves the methodology for a, as Quantify does.
+func (r *Registry) resolveFor(a *carbon.Activity) (Methodology, error) {
 	m, err := r.Resolve(a.Scenario, a.OccurredAt)
 	if err != nil {
 		// An invalid activity (no time, a malformed scenario) would resolve
 		// to nothing: say what is wrong with it instead.
-		if ps := validateActivity(&a); len(ps) > 0 {
-			return Result{}, &ActivityError{Activity: a.ID, Problems: ps}
+		if ps := validateActivity(a); len(ps) > 0 {
+			return nil, &ActivityError{Activity: a.ID, Problems: ps}
 		}
-		return Result{}, err
+		return nil, err
 	}
-	return m.Quantify(a)
+	return m, nil
+}
+
+// QuantifyBrief is Quantify for a caller that keeps the reduction and its
+// citation, not the working: it returns the Brief of the Result that
+// Quantify returns (the same ER and Digest), or the same error. For the
+// built-in and declarative methodologies it makes no Result, and costs
+// less; for any other it calls Quantify.
+func (r *Registry) QuantifyBrief(a carbon.Activity) (Brief, error) {
+	m, err := r.resolveFor(&a)
+	if err != nil {
+		return Brief{}, err
+	}
+	if b, ok := m.(*built); ok {
+		return b.brief(&a)
+	}
+	res, err := m.Quantify(a)
+	if err != nil {
+		return Brief{}, err
+	}
+	return res.Brief(), nil
 }
 
 // Verify recomputes res under the methodology version it names, whatever that

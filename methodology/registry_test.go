@@ -258,3 +258,38 @@ func TestZeroValues(t *testing.T) {
 	require.NoError(t, err)
 	require.ErrorIs(t, Verify(nil, carbon.Activity{}, Result{}), ErrNotFound)
 }
+
+// QuantifyBrief answers as Quantify does, through the registry: the same
+// figure and digest for every built-in methodology, Go-coded ones
+// included, and the same error for an activity nothing in force covers
+// or that is invalid.
+func TestQuantifyBriefMatchesQuantify(t *testing.T) {
+	r := Builtin()
+	acts := []carbon.Activity{
+		activity(t, "transport.metro", map[string]string{"distance": "6.4 km"}, nil),
+		activity(t, "secondhand.resale", map[string]string{"items": "2 item"}, map[string]string{"category": "phone", "condition": "good"}),
+		activity(t, "logistics.box-reuse", map[string]string{"boxes": "80 box"}, nil), // a condition not met
+		activity(t, "transport.teleport", map[string]string{"distance": "1 km"}, nil),  // no methodology
+	}
+	invalid := activity(t, "transport.metro", map[string]string{"distance": "6.4 km"}, nil)
+	invalid.OccurredAt = time.Time{}
+	early := activity(t, "transport.metro", map[string]string{"distance": "6.4 km"}, nil)
+	early.OccurredAt = time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	acts = append(acts, invalid, early)
+	quantified := 0
+	for _, a := range acts {
+		want, wantErr := r.Quantify(a)
+		got, err := r.QuantifyBrief(a)
+		if wantErr != nil {
+			require.Error(t, err, a.Scenario)
+			require.Equal(t, wantErr.Error(), err.Error())
+			continue
+		}
+		quantified++
+		require.NoError(t, err, a.Scenario)
+		require.Equal(t, want.Ref(), got.Ref())
+		require.Equal(t, want.Digest, got.Digest)
+		require.True(t, want.ER.Equal(got.ER), "%s: %s, want %s", a.Scenario, got.ER, want.ER)
+	}
+	require.Equal(t, 2, quantified)
+}

@@ -54,6 +54,27 @@ type Result struct {
 // Ref returns "MethodologyID@Version".
 func (r Result) Ref() string { return r.MethodologyID + "@" + r.Version }
 
+// Brief returns what r says in short.
+func (r Result) Brief() Brief {
+	return Brief{MethodologyID: r.MethodologyID, Version: r.Version, ER: r.ER, Digest: r.Digest}
+}
+
+// Brief is a Result without its working: which methodology version
+// quantified the activity, the reduction and the digest. It is what a
+// caller that keeps a reduction needs to cite it: Quantify under the
+// version named reproduces the whole Result, whose Digest is this one, and
+// Verify proves it. A Brief holds a decimal and must not be compared with
+// ==.
+type Brief struct {
+	MethodologyID string
+	Version       string
+	ER            carbon.Mass // the reduction
+	Digest        string      // the Result's Digest
+}
+
+// Ref returns "MethodologyID@Version".
+func (b Brief) Ref() string { return b.MethodologyID + "@" + b.Version }
+
 // Step is one step of a formula's evaluation.
 type Step struct {
 	Name       string      // "BE[0]", "BE", "ER.gross", "ER"

@@ -26,6 +26,7 @@ type sheet struct {
 	m     *built
 	act   carbon.Activity // for a Calc, a copy: the caller's maps, not their contents
 	ref   bool            // compute with decimal.Decimal alone
+	brief bool            // for a Brief: values that fit an fx get no decimal (value.lazy)
 	exact bool            // a term was computed with decimal.Decimal, so the rest is too
 	terms [3]int          // by Part-1
 	steps []stepRec
@@ -60,11 +61,23 @@ type stepRec struct {
 // it fits one. When from < to, the value's encoding (see appendValue) is
 // in the sheet's vals[from:to], so that a value shared by several steps is
 // written out once.
+//
+// A lazy value (in a brief sheet) has no decimal: decimal makes it from x
+// when needed.
 type value struct {
 	d        decimal.Decimal
 	x        fx
 	fit      bool
+	lazy     bool
 	from, to int32
+}
+
+// decimal returns v's decimal.
+func (v *value) decimal() decimal.Decimal {
+	if v.lazy {
+		return v.x.decimal()
+	}
+	return v.d
 }
 
 // exactValue returns d as a value.
@@ -73,9 +86,13 @@ func exactValue(d decimal.Decimal) value {
 	return value{d: d, x: x, fit: ok}
 }
 
-// fxValue returns x as a value, allocating its decimal, and encodes it.
+// fxValue returns x as a value, allocating its decimal unless the sheet
+// is brief, and encodes it.
 func (s *sheet) fxValue(x fx) value {
-	v := value{d: x.decimal(), x: x, fit: true}
+	v := value{x: x, fit: true, lazy: s.brief}
+	if !s.brief {
+		v.d = x.decimal()
+	}
 	from := len(s.vals)
 	s.vals = appendValue(s.vals, &v)
 	v.from, v.to = int32(from), int32(len(s.vals))
@@ -105,7 +122,7 @@ func (m *built) getSheet(ref bool) *sheet {
 		s = &sheet{m: m, h: sha256.New()}
 		s.hs, _ = s.h.(encoding.BinaryUnmarshaler)
 	}
-	s.ref, s.exact, s.terms, s.qsAll = ref, ref, [3]int{}, false
+	s.ref, s.exact, s.terms, s.qsAll, s.brief = ref, ref, [3]int{}, false, false
 	s.steps, s.used, s.text, s.vals, s.qs = s.steps[:0], s.used[:0], s.text[:0], s.vals[:0], s.qs[:0]
 	return s
 }
@@ -317,9 +334,9 @@ func (m *built) finishExact(s *sheet) {
 	for i := range s.steps {
 		st := &s.steps[i]
 		if p := st.part - 1; !seen[p] {
-			sums[p], seen[p] = st.val.d, true
+			sums[p], seen[p] = st.val.decimal(), true
 		} else {
-			sums[p] = sums[p].Add(st.val.d)
+			sums[p] = sums[p].Add(st.val.decimal())
 		}
 	}
 	s.be = s.sumStep(Baseline, exactValue(sums[0]))

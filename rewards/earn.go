@@ -192,7 +192,7 @@ func (p *Programme) quote(ctx context.Context, op string, a *carbon.Activity, fp
 	if pol == nil {
 		return Receipt{}, newErr(op, ErrNoPolicy, fmt.Sprintf("no earn policy is in force at %s", a.OccurredAt.UTC().Format(time.RFC3339)))
 	}
-	res, err := p.reg.Quantify(*a)
+	res, err := p.reg.QuantifyBrief(*a)
 	if err != nil {
 		return Receipt{}, &Error{Op: op, Kind: ErrNotQuantifiable, Detail: fmt.Sprintf("activity %q of partner %q", a.ID, a.Partner), Err: err}
 	}

@@ -119,7 +119,7 @@ type methodologyRef struct{ id, version, ref string }
 const maxMethodologyRefs = 64
 
 // methodologyRef returns res.Ref(), from methodologyRefs when it is there.
-func (p *Programme) methodologyRef(res *methodology.Result) string {
+func (p *Programme) methodologyRef(res *methodology.Brief) string {
 	var refs []methodologyRef
 	rp := p.methodologyRefs.Load()
 	if rp != nil {
