@@ -269,7 +269,7 @@ func TestQuantifyBriefMatchesQuantify(t *testing.T) {
 		activity(t, "transport.metro", map[string]string{"distance": "6.4 km"}, nil),
 		activity(t, "secondhand.resale", map[string]string{"items": "2 item"}, map[string]string{"category": "phone", "condition": "good"}),
 		activity(t, "logistics.box-reuse", map[string]string{"boxes": "80 box"}, nil), // a condition not met
-		activity(t, "transport.teleport", map[string]string{"distance": "1 km"}, nil),  // no methodology
+		activity(t, "transport.teleport", map[string]string{"distance": "1 km"}, nil), // no methodology
 	}
 	invalid := activity(t, "transport.metro", map[string]string{"distance": "6.4 km"}, nil)
 	invalid.OccurredAt = time.Time{}
