@@ -67,7 +67,7 @@ func BenchmarkEarn(b *testing.B) {
 	heap := heapInUse()
 	cpu, ops := cputime.Process(), 0
 	for b.Loop() {
-		a := carbon.Activity{ID: "trip-" + fmt.Sprint(ops), Partner: "metro", User: users[ops%len(users)],
+		a := carbon.Activity{ID: "trip-" + strconv.Itoa(ops), Partner: "metro", User: users[ops%len(users)],
 			Scenario: "transport.metro", OccurredAt: at, Region: carbon.Guangdong, Quantities: distance}
 		ops++
 		if _, err := p.Earn(ctx, a); err != nil {
