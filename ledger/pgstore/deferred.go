@@ -36,40 +36,68 @@ import (
 // A member that failed makes the Store forget the accounts it relied on,
 // and the Ledger's retry uses LockKey, which locks and looks up for real.
 
-// maxKnownAccounts bounds the memory of the account cache: when it is full
-// it starts afresh.
+// maxKnownAccounts bounds the memory of the account cache (about 100 bytes
+// an account).
 const maxKnownAccounts = 1 << 20
 
 // accountCache holds the metadata of accounts as last read under a lock
-// or committed by this Store.
+// or committed by this Store, at most limit of them (maxKnownAccounts
+// unless a test says otherwise). It keeps two generations: new entries go
+// to cur, and when cur holds half the limit it becomes old and cur starts
+// empty, so an account not used for a generation is forgotten, while one
+// found in old moves back to cur. A host with more active accounts than
+// the limit so loses only those it has not used lately, rather than
+// everything at once.
 type accountCache struct {
-	mu sync.Mutex
-	m  map[ledger.AccountID]ledger.Account
+	mu       sync.Mutex
+	cur, old map[ledger.AccountID]ledger.Account
+	limit    int
 }
 
 func (c *accountCache) get(id ledger.AccountID) (ledger.Account, bool) {
 	c.mu.Lock()
-	a, ok := c.m[id]
-	c.mu.Unlock()
+	defer c.mu.Unlock()
+	if a, ok := c.cur[id]; ok {
+		return a, true
+	}
+	a, ok := c.old[id]
+	if ok {
+		delete(c.old, id)
+		c.add(a)
+	}
 	return a, ok
 }
 
 func (c *accountCache) put(as ...ledger.Account) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil || len(c.m)+len(as) > maxKnownAccounts {
-		c.m = make(map[ledger.AccountID]ledger.Account)
-	}
 	for _, a := range as {
-		c.m[a.ID] = a
+		delete(c.old, a.ID)
+		c.add(a)
 	}
+}
+
+// add puts a in cur, starting a generation first if cur is full. c.mu is
+// held.
+func (c *accountCache) add(a ledger.Account) {
+	if c.limit == 0 {
+		c.limit = maxKnownAccounts
+	}
+	if _, ok := c.cur[a.ID]; !ok && len(c.cur) >= max(1, c.limit/2) {
+		c.old, c.cur = c.cur, nil
+	}
+	if c.cur == nil {
+		c.cur = make(map[ledger.AccountID]ledger.Account)
+	}
+	c.cur[a.ID] = a
 }
 
 func (c *accountCache) drop(ids ...string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, id := range ids {
-		delete(c.m, ledger.AccountID(id))
+		delete(c.cur, ledger.AccountID(id))
+		delete(c.old, ledger.AccountID(id))
 	}
 }
 
