@@ -19,6 +19,13 @@ func (l *Ledger) Account(ctx context.Context, id AccountID) (Account, error) {
 	if id.Kind() == KindInvalid {
 		return Account{}, newErr(op, ErrInvalidRequest, "malformed account id "+strconv.Quote(string(id)))
 	}
+	if r, ok := l.store.(AccountReader); ok {
+		a, err := r.ReadAccount(ctx, id)
+		if err != nil {
+			return Account{}, storeErr(op, err, ErrUnknownAccount)
+		}
+		return a, nil
+	}
 	var a Account
 	err := l.view(ctx, op, func(tx ReadTx) error {
 		var err error

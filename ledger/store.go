@@ -105,6 +105,16 @@ type KeyLocker interface {
 	LockKey(ctx context.Context, ids []AccountID, key string) (EntryID, error)
 }
 
+// AccountReader is implemented by a Store that can read one account's
+// metadata on its own, without a View: what View's ReadTx.Account would
+// return (the metadata as last committed, or ErrNotFound), at less cost. An
+// in-memory store whose Views exclude commits reads it under the account's
+// own lock, and a database store in one statement. Ledger.Account uses it
+// when the store has it.
+type AccountReader interface {
+	ReadAccount(ctx context.Context, id AccountID) (Account, error)
+}
+
 // KeyDeferrer is implemented by a KeyLocker that can leave a LockKey's
 // lookup to the commit, and so save the round trip of a write that needs
 // nothing else from its store before it commits (an earn). LockKeyDeferred

@@ -149,6 +149,23 @@ func (s *Store) View(ctx context.Context, fn func(ledger.ReadTx) error) error {
 	return fn(t)
 }
 
+// ReadAccount implements ledger.AccountReader: the account's metadata,
+// read under its own lock (a commit changes it under that lock), without
+// the View's exclusion of every commit.
+func (s *Store) ReadAccount(ctx context.Context, id ledger.AccountID) (ledger.Account, error) {
+	if err := ctx.Err(); err != nil {
+		return ledger.Account{}, err
+	}
+	a := s.get(id)
+	if a == nil {
+		return ledger.Account{}, notFound("account " + strconv.Quote(string(id)))
+	}
+	a.mu.Lock()
+	m := a.meta
+	a.mu.Unlock()
+	return m, nil
+}
+
 func (s *Store) release(t *tx) {
 	for _, a := range t.locked {
 		a.lock.Unlock()

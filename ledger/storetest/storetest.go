@@ -41,6 +41,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 	t.Run("ManyLots", func(t *testing.T) { testManyLots(t, newStore(t)) })
 	t.Run("LockKey", func(t *testing.T) { testLockKey(t, newStore) })
 	t.Run("LockKeyDeferred", func(t *testing.T) { testLockKeyDeferred(t, newStore) })
+	t.Run("ReadAccount", func(t *testing.T) { testReadAccount(t, newStore(t)) })
 }
 
 // fixture is a ledger over a store with fixtureUsers() and fixturePartners() ready.
