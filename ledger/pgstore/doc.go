@@ -69,7 +69,11 @@
 // write's idempotency key up with its locks, in the statement after them,
 // and ledger.KeyDeferrer, so that on a write's first try the locks and the
 // lookup may wait for the commit (deferred locks, below): an earn costs
-// its batch one round trip, the commit, shared by the batch's members.
+// its batch one round trip, the commit, shared by the batch's members. The
+// Store is a ledger.AccountReader: Ledger.Account (which
+// rewards.Programme.Earn calls to check a user's link) is one statement
+// outside any transaction, where a View would cost a transaction and
+// first seal this process's recent entries.
 // Sharing is safe because:
 //
 //   - nothing is written before the commit, so every read sees committed

@@ -222,7 +222,7 @@ func (t *txn) Account(ctx context.Context, id ledger.AccountID) (ledger.Account,
 	}
 	a := ledger.Account{ID: id}
 	found := false
-	err := t.query(ctx, "account", `SELECT overdraft, overdraft_limit, closed FROM ledger_accounts WHERE id = $1`,
+	err := t.query(ctx, "account", sqlAccount,
 		[]any{string(id)}, func(r pgx.Rows) error {
 			found = true
 			return r.Scan(&a.Policy.Overdraft, &a.Policy.Limit, &a.Closed)
@@ -235,6 +235,36 @@ func (t *txn) Account(ctx context.Context, id ledger.AccountID) (ledger.Account,
 	}
 	if system {
 		t.s.system.Store(id, a)
+	}
+	return a, nil
+}
+
+// sqlAccount reads an account's metadata.
+const sqlAccount = `SELECT overdraft, overdraft_limit, closed FROM ledger_accounts WHERE id = $1`
+
+// ReadAccount implements ledger.AccountReader: one statement outside any
+// transaction, where a View costs a transaction's round trips and first
+// seals this process's recent entries (which only the feed needs).
+func (s *Store) ReadAccount(ctx context.Context, id ledger.AccountID) (ledger.Account, error) {
+	if s.seal.closed.Load() {
+		return ledger.Account{}, &Error{Op: "read", Kind: ErrClosed}
+	}
+	system := !id.IsUser()
+	if system {
+		if a, ok := s.system.Load(id); ok {
+			return a.(ledger.Account), nil
+		}
+	}
+	a := ledger.Account{ID: id}
+	err := s.pool.QueryRow(ctx, sqlAccount, string(id)).Scan(&a.Policy.Overdraft, &a.Policy.Limit, &a.Closed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return ledger.Account{}, notFound("account " + strconv.Quote(string(id)))
+	case err != nil:
+		return ledger.Account{}, classify("account", err, false)
+	}
+	if system {
+		s.system.Store(id, a)
 	}
 	return a, nil
 }
