@@ -178,6 +178,23 @@ func (s *keySet) insert(h uint64, slot int) {
 	t.used++
 }
 
+// remove empties slot i, moving the slots after it that their probes
+// would no longer reach (backward-shift deletion): no tombstone is left.
+func (t *keyTable) remove(i int) {
+	mask := len(t.slots) - 1
+	for j := (i + 1) & mask; t.slots[j].hash != 0; j = (j + 1) & mask {
+		// The entry at j stays unless its home is outside (i, j], taken
+		// cyclically: then its probe passes i, and it moves there.
+		home := int(t.slots[j].hash) & mask
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			t.slots[i] = t.slots[j]
+			i = j
+		}
+	}
+	t.slots[i] = keySlot{}
+	t.used--
+}
+
 // grow doubles t's slots (or makes its first), rehashing what it holds.
 func (t *keyTable) grow() {
 	old := t.slots
@@ -230,6 +247,21 @@ func (c *byteChunks) store(enc []byte) uint64 {
 	b = binary.AppendUvarint(b, uint64(len(enc)))
 	c.list[last] = append(b, enc...)
 	return ref
+}
+
+// unstore takes back the string stored at ref if it is the last one
+// stored, and otherwise leaves it (a string is never moved).
+func (c *byteChunks) unstore(ref uint64) {
+	last := len(c.list) - 1
+	if last < 0 || int(ref>>32) != last {
+		return
+	}
+	b := c.list[last]
+	at := int(uint32(ref))
+	n, w := binary.Uvarint(b[at:])
+	if at+w+int(n) == len(b) {
+		c.list[last] = b[:at]
+	}
 }
 
 // load returns the string stored at ref. Its bytes are the stored ones: a

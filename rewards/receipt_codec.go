@@ -18,7 +18,7 @@ import (
 // that completing a record changes comes first, at fixed offsets, so that
 // it changes in place:
 //
-//	flags       1 byte: pending, deleted, reversal
+//	flags       1 byte: pending, reversal
 //	room        2 bytes: the bytes kept for the entry ID
 //	entry       2 bytes of length, then room bytes
 //	credited    8 bytes of Unix seconds, 4 of nanoseconds
@@ -32,7 +32,6 @@ type storedReceipt []byte
 
 const (
 	receiptPending  = 1 << iota // the credit may not have been posted yet
-	receiptDeleted              // a pending record deleted: the key is free
 	receiptReversal             // Receipt.Reversal
 )
 
@@ -90,8 +89,6 @@ func appendReceiptRecord(b []byte, rec *ReceiptRecord, room int) []byte {
 }
 
 func (s storedReceipt) pending() bool { return s[0]&receiptPending != 0 }
-func (s storedReceipt) deleted() bool { return s[0]&receiptDeleted != 0 }
-func (s storedReceipt) setDeleted()   { s[0] |= receiptDeleted }
 func (s storedReceipt) room() int     { return int(binary.BigEndian.Uint16(s[1:])) }
 
 // is reports whether s is the record of partner's activity ID.

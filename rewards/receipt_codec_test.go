@@ -2,6 +2,7 @@ package rewards
 
 import (
 	"context"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"strings"
@@ -141,4 +142,86 @@ func TestMemReceiptStoreKeepsRecords(t *testing.T) {
 	rec.Receipt.ActivityID, rec.Receipt.Entry = "a-long", long
 	_, _, err = s.InsertReceipt(ctx, rec)
 	require.ErrorIs(t, err, ErrInvalidArgument)
+}
+
+// keyTable.remove leaves every other key where a probe from its home finds
+// it, whatever clusters and wrap-arounds the removal crosses: a random mix
+// of inserts and removes over a small table, against a model.
+func TestKeyTableRemove(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	var tab keyTable
+	tab.grow()
+	model := map[uint64]uint64{} // hash -> ref
+	find := func(h uint64) (int, bool) {
+		mask := len(tab.slots) - 1
+		for i := int(h) & mask; ; i = (i + 1) & mask {
+			switch tab.slots[i].hash {
+			case 0:
+				return i, false
+			case h:
+				return i, true
+			}
+		}
+	}
+	for step := range 20_000 {
+		// Few distinct home slots, so that clusters are long and wrap.
+		h := uint64(rng.IntN(64))<<8 | uint64(rng.IntN(16)) + 1
+		if i, ok := find(h); ok {
+			tab.remove(i)
+			delete(model, h)
+		} else if (tab.used+1)*4 <= len(tab.slots)*3 {
+			tab.slots[i] = keySlot{hash: h, ref: uint64(step)}
+			tab.used++
+			model[h] = uint64(step)
+		}
+		if step%97 == 0 {
+			require.Equal(t, len(model), tab.used)
+			for h, ref := range model {
+				i, ok := find(h)
+				require.True(t, ok, "step %d: hash %x lost", step, h)
+				require.Equal(t, ref, tab.slots[i].ref)
+			}
+		}
+	}
+}
+
+// A pending receipt deleted right after it was inserted, as a credit that
+// definitely failed is, leaves nothing behind: the store's chunks and table
+// are as they were, however many come and go.
+func TestMemReceiptStoreDeleteLeavesNothing(t *testing.T) {
+	ctx := context.Background()
+	s := NewMemReceiptStore()
+	rec := fullReceipt(t)
+	rec.Receipt.Replayed = false
+	for i := range 100 {
+		rec.Receipt.ActivityID = "kept-" + strconv.Itoa(i)
+		_, _, err := s.InsertReceipt(ctx, rec)
+		require.NoError(t, err)
+	}
+	size := func() (bytes, slots int) {
+		for i := range s.shards {
+			sh := &s.shards[i]
+			for _, c := range sh.recs.list {
+				bytes += len(c)
+			}
+			slots += sh.tab.used
+		}
+		return bytes, slots
+	}
+	bytes, slots := size()
+	for i := range 10_000 {
+		rec.Receipt.ActivityID = "failed-" + strconv.Itoa(i)
+		_, inserted, err := s.InsertReceipt(ctx, rec)
+		require.NoError(t, err)
+		require.True(t, inserted)
+		require.NoError(t, s.DeletePendingReceipt(ctx, rec.Receipt.Partner, rec.Receipt.ActivityID))
+	}
+	gotBytes, gotSlots := size()
+	require.Equal(t, bytes, gotBytes)
+	require.Equal(t, slots, gotSlots)
+	for i := range 100 {
+		_, found, err := s.Receipt(ctx, rec.Receipt.Partner, "kept-"+strconv.Itoa(i))
+		require.NoError(t, err)
+		require.True(t, found)
+	}
 }

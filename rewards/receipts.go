@@ -90,7 +90,7 @@ func (s *MemReceiptStore) Receipt(ctx context.Context, partner carbon.PartnerID,
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	rec, ok := sh.find(h, partner, activityID)
-	if !ok || rec.deleted() {
+	if !ok {
 		return ReceiptRecord{}, false, nil
 	}
 	out, err := rec.decode()
@@ -116,19 +116,13 @@ func (s *MemReceiptStore) InsertReceipt(ctx context.Context, rec ReceiptRecord) 
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	old, slot := sh.lookup(h, r.Partner, r.ActivityID)
-	if old != nil && !old.deleted() {
+	if old != nil {
 		out, err := old.decode()
 		return out, false, err
 	}
 	r.Replayed = false
 	sh.buf = appendReceiptRecord(sh.buf[:0], &rec, len(r.Entry))
-	ref := sh.recs.store(sh.buf)
-	if old != nil {
-		// A pending record was deleted: its key's slot takes the new one.
-		sh.tab.slots[slot].ref = ref
-	} else {
-		sh.put(h, slot, ref)
-	}
+	sh.put(h, slot, sh.recs.store(sh.buf))
 	return rec, true, nil
 }
 
@@ -145,7 +139,7 @@ func (s *MemReceiptStore) CompleteReceipt(ctx context.Context, partner carbon.Pa
 	defer sh.mu.Unlock()
 	rec, slot := sh.lookup(h, partner, activityID)
 	switch {
-	case rec == nil || rec.deleted():
+	case rec == nil:
 		return newErr("MemReceiptStore.CompleteReceipt", ErrInvalidArgument, fmt.Sprintf("no receipt for activity %q of partner %q", activityID, partner))
 	case !rec.pending():
 		return nil
@@ -174,9 +168,12 @@ func (s *MemReceiptStore) DeletePendingReceipt(ctx context.Context, partner carb
 	h, sh := s.hash(partner, activityID)
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
-	if rec, ok := sh.find(h, partner, activityID); ok && rec.pending() {
-		// The slot stays, for the key's next record (InsertReceipt).
-		rec.setDeleted()
+	if rec, slot := sh.lookup(h, partner, activityID); rec != nil && rec.pending() {
+		// A credit that definitely failed (an unlinked user's, say) leaves
+		// nothing behind: not its slot, and not its bytes when it is the
+		// shard's latest record, as it usually is.
+		sh.recs.unstore(sh.tab.slots[slot].ref)
+		sh.tab.remove(slot)
 	}
 	return nil
 }
