@@ -131,13 +131,19 @@ func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error
 	if found {
 		return p.replay(ctx, op, rec, fp)
 	}
-	child := ledger.PartnerAccount(a.User, pt.id)
-	if err := p.linkedAccount(ctx, op, child, a.User, pt.id); err != nil {
-		return Receipt{}, err
-	}
 	r, err := p.quote(ctx, op, &a, fp)
 	if err != nil {
 		return Receipt{}, err
+	}
+	child := ledger.PartnerAccount(a.User, pt.id)
+	if r.Uncapped == 0 && r.Reduction.IsZero() {
+		// Nothing to post, so the ledger will not check the user's link
+		// (which the credit's own entry does, in its transaction: a
+		// separate read first would cost a PostgreSQL store a round trip
+		// per earn). Nothing is reserved yet.
+		if err := p.linkedAccount(ctx, op, child, a.User, pt.id); err != nil {
+			return Receipt{}, err
+		}
 	}
 	stored, inserted, err := p.receipts.InsertReceipt(ctx, ReceiptRecord{Receipt: r, Pending: true})
 	if err != nil {
@@ -294,8 +300,12 @@ func (p *Programme) postTo(ctx context.Context, op string, r Receipt, issuance, 
 				// the user may get less, never more.
 				return Receipt{}, storeErr(op, errors.Join(append(errs, err)...))
 			}
+			if errors.Is(err, ledger.ErrAccountClosed) || errors.Is(err, ledger.ErrUnknownAccount) {
+				// The partner's issuance account is open (partner), so the
+				// account refused is the user's.
+				return Receipt{}, &Error{Op: op, Kind: ErrNotLinked, Detail: fmt.Sprintf("user %q has no open account for partner %q", r.User, r.Partner), Err: err}
+			}
 			return Receipt{}, ledgerErr(op, err, fmt.Sprintf("crediting activity %q of partner %q", r.ActivityID, r.Partner),
-				ledger.ErrAccountClosed, ErrNotLinked, ledger.ErrUnknownAccount, ErrNotLinked,
 				ledger.ErrIdempotencyConflict, ErrReplayMismatch, ledger.ErrOverflow, ErrOverflow)
 		}
 		r.Entry, r.CreditedAt = e.ID, e.Recorded

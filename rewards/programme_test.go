@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -813,4 +814,37 @@ func TestEarnSettlesCapReservations(t *testing.T) {
 	used, err = caps.Used(ctx, day)
 	require.NoError(t, err)
 	require.Equal(t, credited+int64(r.Points), used)
+}
+
+// An earn refused because the user is not linked reserves no cap room: the
+// credit's entry finds the user unlinked, and the reservation made before
+// it is released.
+func TestEarnUnlinkedReservesNothing(t *testing.T) {
+	ref := newEnv(t, nil)
+	first, err := ref.p.Earn(ref.ctx, trip(t, "ref", "u1", "10", progStart))
+	require.NoError(t, err)
+	p := first.Points
+	require.Positive(t, p)
+
+	// Room for one such earn a day, not two.
+	e := newEnv(t, func(o *rewards.ProgrammeOptions) { o.Policies[0].DailyCap = p + p/2 })
+	_, err = e.l.UnlinkPartner(e.ctx, "u2", "metro")
+	require.NoError(t, err)
+	before := e.entries()
+	for i := range 3 {
+		_, err := e.p.Earn(e.ctx, trip(t, "x"+strconv.Itoa(i), "u2", "10", progStart))
+		require.ErrorIs(t, err, rewards.ErrNotLinked)
+		require.ErrorContains(t, err, `user "u2" has no open account for partner "metro"`)
+	}
+	require.Equal(t, before, e.entries())
+	_, err = e.l.LinkPartner(e.ctx, "u2", "metro")
+	require.NoError(t, err)
+	r, err := e.p.Earn(e.ctx, trip(t, "y", "u2", "10", progStart))
+	require.NoError(t, err)
+	require.Equal(t, p, r.Points, "the day's room is whole")
+	require.Equal(t, rewards.CapNone, r.Capped)
+	r, err = e.p.Earn(e.ctx, trip(t, "x0", "u2", "10", progStart))
+	require.NoError(t, err)
+	require.False(t, r.Replayed, "the refused activity left no receipt")
+	require.Equal(t, p/2, r.Points, "capped by the day's room, as a new credit")
 }
