@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/internal/dec"
 	"github.com/carbonkit/carbonkit/ledger"
 	"github.com/shopspring/decimal"
 	"github.com/stretchr/testify/require"
@@ -142,6 +143,10 @@ func TestMemReceiptStoreKeepsRecords(t *testing.T) {
 	rec.Receipt.ActivityID, rec.Receipt.Entry = "a-long", long
 	_, _, err = s.InsertReceipt(ctx, rec)
 	require.ErrorIs(t, err, ErrInvalidArgument)
+	rec.Receipt.Entry = ""
+	rec.Receipt.Reduction = carbon.Grams(decimal.New(1, 5000)) // would not read back
+	_, _, err = s.InsertReceipt(ctx, rec)
+	require.ErrorIs(t, err, ErrInvalidArgument)
 }
 
 // keyTable.remove leaves every other key where a probe from its home finds
@@ -224,4 +229,34 @@ func TestMemReceiptStoreDeleteLeavesNothing(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, found)
 	}
+}
+
+// FuzzReceiptCodec round-trips receipts with arbitrary strings, times and
+// numbers through MemReceiptStore's encoding, and decodes arbitrary bytes
+// without panicking.
+func FuzzReceiptCodec(f *testing.F) {
+	f.Add("a1", "p1", strings.Repeat("ab", 32), "1.5", int64(1), int64(1_700_000_000), uint32(5), true, []byte{0, 0, 40, 0, 0})
+	f.Add("", "\xff", "ABCD", "-0.000001", int64(-5), int64(-62135596800), uint32(999_999_999), false, []byte{})
+	f.Fuzz(func(t *testing.T, id, s, digest, num string, n, sec int64, nsec uint32, pending bool, junk []byte) {
+		// Whatever bytes it is given, decode fails or returns a record.
+		_, _ = storedReceipt(append(junk, make([]byte, headerLen(entryRoom))...)).decode()
+
+		d, err := decimal.NewFromString(num)
+		if err != nil || !dec.InRange(d) || len(id)+len(s) > maxEntryLen {
+			return // not a receipt MemReceiptStore takes
+		}
+		at := time.Unix(sec, int64(nsec%1_000_000_000)).UTC()
+		rec := ReceiptRecord{Pending: pending, Receipt: Receipt{
+			ActivityID: id, Partner: carbon.PartnerID(s), User: carbon.UserID(s + id), Scenario: carbon.Scenario(num),
+			Region: carbon.Region(s), OccurredAt: at, Entry: ledger.EntryID(id + s), CreditedAt: at.Add(time.Duration(n)),
+			Points: carbon.Points(n), Reduction: carbon.Grams(d), Methodology: s, ResultDigest: digest, Policy: id,
+			BasePoints: carbon.Points(-n), Multiplier: d, Campaign: digest, Uncapped: carbon.Points(n / 2), Capped: Cap(s),
+			Fingerprint: digest, Reversal: !pending,
+		}}
+		got, err := storedReceipt(appendReceiptRecord(nil, &rec, 0)).decode()
+		if err != nil {
+			t.Fatalf("decode: %v", err)
+		}
+		requireSameReceipt(t, rec, got)
+	})
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
+	"github.com/carbonkit/carbonkit/internal/dec"
 	"github.com/carbonkit/carbonkit/ledger"
 )
 
@@ -48,7 +49,10 @@ type ReceiptStore interface {
 // encoded (receiptCodec) in large byte chunks, indexed by a table of plain
 // integers: about 250 bytes a receipt, with no allocation to store one and
 // nothing for the collector to scan. Records come back with their times in
-// UTC.
+// UTC. Besides what every ReceiptStore refuses, InsertReceipt refuses with
+// ErrInvalidArgument an entry ID over 65,535 bytes and a reduction or
+// multiplier of more than 1,000 digits or with an exponent beyond ±1,000
+// (no quantified reduction comes near either).
 type MemReceiptStore struct {
 	seed   maphash.Seed
 	shards [receiptShards]receiptShard
@@ -111,6 +115,9 @@ func (s *MemReceiptStore) InsertReceipt(ctx context.Context, rec ReceiptRecord) 
 	}
 	if len(r.Entry) > maxEntryLen {
 		return ReceiptRecord{}, false, newErr("MemReceiptStore.InsertReceipt", ErrInvalidArgument, fmt.Sprintf("entry id of %d bytes is longer than %d", len(r.Entry), maxEntryLen))
+	}
+	if !dec.InRange(r.Reduction.Grams()) || !dec.InRange(r.Multiplier) {
+		return ReceiptRecord{}, false, newErr("MemReceiptStore.InsertReceipt", ErrInvalidArgument, "reduction or multiplier has more than 1000 digits or an exponent beyond ±1000")
 	}
 	h, sh := s.hash(r.Partner, r.ActivityID)
 	sh.mu.Lock()
