@@ -19,7 +19,7 @@ import (
 // distinct ones: the first figure staying close to the second shows that
 // the hot account does not serialize writers. Run with
 //
-//	go test -run '^$' -bench Earn -benchtime 20000x
+//	go test -run '^$' -bench '^BenchmarkEarn$' -benchtime 20000x
 func BenchmarkEarn(b *testing.B) {
 	for _, bc := range []struct {
 		name     string
