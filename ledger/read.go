@@ -43,6 +43,13 @@ func (l *Ledger) Balance(ctx context.Context, id AccountID, asset Asset) (Balanc
 	if err := l.checkRead(op, id, asset); err != nil {
 		return Balance{}, err
 	}
+	if r, ok := l.store.(AccountReader); ok {
+		b, err := r.ReadBalance(ctx, id, asset)
+		if err != nil {
+			return Balance{}, storeErr(op, err, ErrUnknownAccount)
+		}
+		return b, nil
+	}
 	var b Balance
 	err := l.view(ctx, op, func(tx ReadTx) error {
 		var err error

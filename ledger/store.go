@@ -105,14 +105,19 @@ type KeyLocker interface {
 	LockKey(ctx context.Context, ids []AccountID, key string) (EntryID, error)
 }
 
-// AccountReader is implemented by a Store that can read one account's
-// metadata on its own, without a View: what View's ReadTx.Account would
-// return (the metadata as last committed, or ErrNotFound), at less cost. An
-// in-memory store whose Views exclude commits reads it under the account's
-// own lock, and a database store in one statement. Ledger.Account uses it
-// when the store has it.
+// AccountReader is implemented by a Store that can read one account on its
+// own, without a View, at less cost: an in-memory store whose Views exclude
+// commits reads it under the account's own lock, and a database store in
+// one statement. Ledger.Account and Ledger.Balance use it when the store
+// has it.
 type AccountReader interface {
+	// ReadAccount returns what a View's ReadTx.Account would: the
+	// account's metadata as last committed, or ErrNotFound.
 	ReadAccount(ctx context.Context, id AccountID) (Account, error)
+	// ReadBalance returns what a View's ReadTx.Balance would: the
+	// account's balance in asset as last committed (zero in an asset it
+	// never held), or ErrNotFound.
+	ReadBalance(ctx context.Context, id AccountID, asset Asset) (Balance, error)
 }
 
 // KeyDeferrer is implemented by a KeyLocker that can leave a LockKey's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"runtime"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -184,6 +185,62 @@ func BenchmarkPostParallel(b *testing.B) {
 		}
 	})
 	reportCPU(b, cpu)
+}
+
+// BenchmarkPostWhileReading is BenchmarkPostParallel with a reader beside
+// each writer, reading a balance and an account (what an app shows a user)
+// as fast as it can: ns/op is per post. Reads that excluded every commit
+// (a View) would hold writers back.
+func BenchmarkPostWhileReading(b *testing.B) {
+	l := benchLedger(b)
+	ctx := context.Background()
+	var next atomic.Int64
+	var reads atomic.Int64
+	done := make(chan struct{})
+	var readers sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		g := next.Add(1)
+		u := carbon.UserID("u" + strconv.FormatInt(g, 10))
+		x, y := fund(b, l, u, 1<<40)
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := l.Balance(ctx, y, ledger.Points); err != nil {
+					b.Error(err)
+					return
+				}
+				if _, err := l.Account(ctx, x); err != nil {
+					b.Error(err)
+					return
+				}
+				reads.Add(1)
+			}
+		}()
+		ps := [2][]ledger.Posting{
+			{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: y, Asset: ledger.Points, Amount: 1}},
+			{{Account: y, Asset: ledger.Points, Amount: -1}, {Account: x, Asset: ledger.Points, Amount: 1}},
+		}
+		key := make([]byte, 0, 32)
+		for i := 0; pb.Next(); i++ {
+			key = strconv.AppendInt(append(append(key[:0], u...), '-'), int64(i), 10)
+			if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]}); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	close(done)
+	readers.Wait()
+	b.ReportMetric(float64(reads.Load())/b.Elapsed().Seconds(), "reads/s")
 }
 
 // BenchmarkMemoryPerUser opens b.N users with a parent and four children

@@ -153,17 +153,35 @@ func (s *Store) View(ctx context.Context, fn func(ledger.ReadTx) error) error {
 // read under its own lock (a commit changes it under that lock), without
 // the View's exclusion of every commit.
 func (s *Store) ReadAccount(ctx context.Context, id ledger.AccountID) (ledger.Account, error) {
-	if err := ctx.Err(); err != nil {
+	a, err := s.readable(ctx, id)
+	if err != nil {
 		return ledger.Account{}, err
-	}
-	a := s.get(id)
-	if a == nil {
-		return ledger.Account{}, notFound("account " + strconv.Quote(string(id)))
 	}
 	a.mu.Lock()
 	m := a.meta
 	a.mu.Unlock()
 	return m, nil
+}
+
+// ReadBalance implements ledger.AccountReader, as ReadAccount does.
+func (s *Store) ReadBalance(ctx context.Context, id ledger.AccountID, asset ledger.Asset) (ledger.Balance, error) {
+	a, err := s.readable(ctx, id)
+	if err != nil {
+		return ledger.Balance{}, err
+	}
+	return a.balance(asset), nil
+}
+
+// readable returns account id for a read outside a View.
+func (s *Store) readable(ctx context.Context, id ledger.AccountID) (*account, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	a := s.get(id)
+	if a == nil {
+		return nil, notFound("account " + strconv.Quote(string(id)))
+	}
+	return a, nil
 }
 
 func (s *Store) release(t *tx) {
@@ -877,14 +895,19 @@ func (t *tx) Balance(_ context.Context, id ledger.AccountID, asset ledger.Asset)
 	if a == nil {
 		return ledger.Balance{}, notFound("account " + strconv.Quote(string(id)))
 	}
+	return a.balance(asset), nil
+}
+
+// balance returns a's balance in asset, read under a.mu.
+func (a *account) balance(asset ledger.Asset) ledger.Balance {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.d != nil {
 		if b := a.d.find(asset); b != nil {
-			return ledger.Balance{Posted: b.posted, Held: b.held}, nil
+			return ledger.Balance{Posted: b.posted, Held: b.held}
 		}
 	}
-	return ledger.Balance{}, nil
+	return ledger.Balance{}
 }
 
 // Lots implements ledger.ReadTx.

@@ -239,12 +239,35 @@ func (t *txn) Account(ctx context.Context, id ledger.AccountID) (ledger.Account,
 	return a, nil
 }
 
+// sqlBalance reads whether an account exists and its balance in an asset,
+// summed over its shard rows.
+const sqlBalance = `SELECT EXISTS (SELECT 1 FROM ledger_accounts WHERE id = $1),
+	coalesce(sum(posted), 0)::bigint, coalesce(sum(held), 0)::bigint
+	FROM ledger_balances WHERE account = $1 AND asset = $2`
+
+// ReadBalance implements ledger.AccountReader, in one statement.
+func (s *Store) ReadBalance(ctx context.Context, id ledger.AccountID, asset ledger.Asset) (ledger.Balance, error) {
+	if s.seal.closed.Load() {
+		return ledger.Balance{}, &Error{Op: "read", Kind: ErrClosed}
+	}
+	var b ledger.Balance
+	exists := false
+	if err := s.pool.QueryRow(ctx, sqlBalance, string(id), string(asset)).Scan(&exists, &b.Posted, &b.Held); err != nil {
+		return ledger.Balance{}, classify("balance", err, false)
+	}
+	if !exists {
+		return ledger.Balance{}, notFound("account " + strconv.Quote(string(id)))
+	}
+	return b, nil
+}
+
 // sqlAccount reads an account's metadata.
 const sqlAccount = `SELECT overdraft, overdraft_limit, closed FROM ledger_accounts WHERE id = $1`
 
 // ReadAccount implements ledger.AccountReader: one statement outside any
 // transaction, where a View costs a transaction's round trips and first
-// seals this process's recent entries (which only the feed needs).
+// seals this process's recent entries (which only the feed needs, not an
+// account's metadata or balance).
 func (s *Store) ReadAccount(ctx context.Context, id ledger.AccountID) (ledger.Account, error) {
 	if s.seal.closed.Load() {
 		return ledger.Account{}, &Error{Op: "read", Kind: ErrClosed}
@@ -316,9 +339,7 @@ func (t *txn) Children(ctx context.Context, parent ledger.AccountID) ([]ledger.A
 func (t *txn) Balance(ctx context.Context, id ledger.AccountID, asset ledger.Asset) (ledger.Balance, error) {
 	var b ledger.Balance
 	exists := false
-	err := t.query(ctx, "balance", `SELECT EXISTS (SELECT 1 FROM ledger_accounts WHERE id = $1),
-		coalesce(sum(posted), 0)::bigint, coalesce(sum(held), 0)::bigint
-		FROM ledger_balances WHERE account = $1 AND asset = $2`, []any{string(id), string(asset)}, func(r pgx.Rows) error {
+	err := t.query(ctx, "balance", sqlBalance, []any{string(id), string(asset)}, func(r pgx.Rows) error {
 		return r.Scan(&exists, &b.Posted, &b.Held)
 	})
 	if err == nil && !exists {
