@@ -95,8 +95,8 @@ func (c *checked) check() {
 			if a.d != nil {
 				for _, ll := range a.d.lots {
 					for _, l := range slices.Concat(ll.live(), ll.spent) {
-						if !l.Expires.IsZero() {
-							times = append(times, l.Expires)
+						if !l.never() {
+							times = append(times, l.expires())
 						}
 					}
 				}

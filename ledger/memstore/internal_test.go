@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"cmp"
 	"context"
 	"hash/maphash"
 	"math/bits"
@@ -284,7 +285,7 @@ func TestInsertLotOrder(t *testing.T) {
 	}
 	never := 0
 	for _, l := range ll.lots {
-		if l.Expires.IsZero() {
+		if l.never() {
 			never++
 		}
 	}
@@ -337,7 +338,7 @@ func TestLotsPerAsset(t *testing.T) {
 		if ll != pts || x != pts.live()[0] {
 			t.Fatalf("points lot %d not found at the head", i)
 		}
-		ll.add(x, -x.Remaining)
+		ll.add(x, -x.remaining)
 	}
 	if len(pts.live()) != n-30 || len(pts.spent) != 30 || len(co2.live()) != n {
 		t.Fatalf("%d live and %d spent points lots, %d live CO2e lots", len(pts.live()), len(pts.spent), len(co2.live()))
@@ -345,7 +346,7 @@ func TestLotsPerAsset(t *testing.T) {
 	if e, _ := d.earliestExpiry(); !e.Equal(t0.AddDate(1, 0, 30)) {
 		t.Fatalf("earliestExpiry = %v after the spends", e)
 	}
-	if ll, x := d.findLot(ledger.LotID{Entry: "e7", Posting: len(ledger.Points)}); ll != pts || x == nil || x.Remaining != 0 {
+	if ll, x := d.findLot(ledger.LotID{Entry: "e7", Posting: len(ledger.Points)}); ll != pts || x == nil || x.remaining != 0 {
 		t.Fatal("spent lot e7 not found")
 	}
 	if ll, x := d.findLot(ledger.LotID{Entry: "e7", Posting: len(ledger.CO2e)}); ll != co2 || x == nil {
@@ -371,9 +372,13 @@ func TestLotListModel(t *testing.T) {
 		switch op := r.IntN(10); {
 		case op < 3 || len(all) == 0:
 			l := ledger.Lot{ID: ledger.LotID{Entry: ledger.EntryID("e" + strconv.Itoa(step))}, Asset: ledger.Points,
-				Amount: 3, Remaining: 3, Created: t0.Add(time.Duration(r.IntN(100)) * time.Minute)}
+				Amount: 3, Remaining: 3, Created: t0.Add(time.Duration(r.IntN(100))*time.Minute + time.Duration(r.IntN(3)))}
 			if r.IntN(3) > 0 {
-				l.Expires = t0.Add(time.Duration(r.IntN(50)) * time.Hour)
+				// Nanoseconds apart as well as hours, and some before 1970.
+				l.Expires = t0.Add(time.Duration(r.IntN(50))*time.Hour + time.Duration(r.IntN(3)))
+				if r.IntN(10) == 0 {
+					l.Expires = time.Date(1969, 12, 31, 23, 59, 59, r.IntN(3), time.UTC)
+				}
 			}
 			d.insertLot(l)
 			_, x := d.findLot(l.ID)
@@ -385,36 +390,41 @@ func TestLotListModel(t *testing.T) {
 			} else {
 				x = all[r.IntN(len(all))]
 			}
-			delta := int64(r.IntN(int(x.Amount)+1)) - x.Remaining // to anything from 0 to Amount
+			delta := int64(r.IntN(int(x.amount)+1)) - x.remaining // to anything from 0 to amount
 			d.lots[0].add(x, delta)
 		}
 		ll := &d.lots[0]
 		var want, empty []*lot
 		never := 0
 		for _, x := range all {
-			if x.Remaining > 0 {
+			if x.remaining > 0 {
 				want = append(want, x)
-				if x.Expires.IsZero() {
+				if x.never() {
 					never++
 				}
 			} else {
 				empty = append(empty, x)
 			}
 		}
-		slices.SortFunc(want, lotCmp)
+		// In ledger.CompareLots order, then insertion order: what lotCmp
+		// must give on its compact fields.
+		slices.SortFunc(want, func(a, b *lot) int {
+			return cmp.Or(ledger.CompareLots(a.ledgerLot("", ll.asset), b.ledgerLot("", ll.asset)), cmp.Compare(a.seq, b.seq))
+		})
 		if !slices.Equal(ll.live(), want) {
 			t.Fatalf("step %d: %d live lots, want %d, or out of order", step, len(ll.live()), len(want))
 		}
 		if ll.never != never {
 			t.Fatalf("step %d: never = %d, want %d", step, ll.never, never)
 		}
-		if len(ll.spent) != len(empty) || slices.ContainsFunc(ll.spent, func(x *lot) bool { return x.Remaining != 0 }) {
+		if len(ll.spent) != len(empty) || slices.ContainsFunc(ll.spent, func(x *lot) bool { return x.remaining != 0 }) {
 			t.Fatalf("step %d: %d spent lots, want %d", step, len(ll.spent), len(empty))
 		}
 		if step%50 == 0 {
 			for _, x := range all {
-				if _, got := d.findLot(x.ID); got != x {
-					t.Fatalf("step %d: lot %s not found", step, x.ID)
+				id := ledger.LotID{Entry: x.entry, Posting: int(x.posting)}
+				if _, got := d.findLot(id); got != x {
+					t.Fatalf("step %d: lot %s not found", step, id)
 				}
 			}
 		}

@@ -547,9 +547,7 @@ func (t *tx) commit() error {
 		b.held += d.held
 	}
 	for _, l := range t.newLots {
-		a := find(l.Account)
-		l.Account = a.meta.ID // the account's own copy of the ID, rather than the caller's
-		a.data().insertLot(l)
+		find(l.Account).data().insertLot(l)
 	}
 	for _, l := range t.lotAdds {
 		ll, x := find(l.account).data().findLot(l.id) // found by check
@@ -648,7 +646,7 @@ func (d *accountData) earliestExpiry() (time.Time, bool) {
 	var first time.Time
 	for i := range d.lots {
 		if live := d.lots[i].live(); len(live) > 0 {
-			if e := live[0].Expires; !e.IsZero() && (first.IsZero() || e.Before(first)) {
+			if e := live[0].expires(); !e.IsZero() && (first.IsZero() || e.Before(first)) {
 				first = e
 			}
 		}
@@ -691,7 +689,7 @@ func (t *tx) check(find func(ledger.AccountID) *account) error {
 		found := false
 		if a.d != nil {
 			if _, x := a.d.findLot(l.id); x != nil {
-				cur, amount, found = x.Remaining, x.Amount, true
+				cur, amount, found = x.remaining, x.amount, true
 			}
 		}
 		if !found {
@@ -926,7 +924,7 @@ func (t *tx) Lots(_ context.Context, id ledger.AccountID, asset ledger.Asset, fn
 		return nil
 	}
 	for _, l := range ll.live() {
-		if !fn(l.Lot) {
+		if !fn(l.ledgerLot(a.meta.ID, asset)) {
 			return nil
 		}
 	}
@@ -942,8 +940,8 @@ func (t *tx) Lot(_ context.Context, account ledger.AccountID, id ledger.LotID) (
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.d != nil {
-		if _, x := a.d.findLot(id); x != nil {
-			return x.Lot, nil
+		if ll, x := a.d.findLot(id); x != nil {
+			return x.ledgerLot(a.meta.ID, ll.asset), nil
 		}
 	}
 	return ledger.Lot{}, notFound("lot " + id.String())
@@ -1074,10 +1072,10 @@ func (d *accountData) expiring(asOf time.Time) bool {
 		}
 		var sum int64
 		for _, l := range ll.live() {
-			if l.Expires.IsZero() || l.Expires.After(asOf) {
+			if l.expiresAfter(asOf) {
 				break
 			}
-			sum += l.Remaining
+			sum += l.remaining
 		}
 		if sum > max(b.held, 0) {
 			return true
