@@ -46,7 +46,7 @@ type ReceiptStore interface {
 
 // MemReceiptStore is the in-memory ReceiptStore, safe for concurrent use.
 // It keeps every receipt ever written, for ever, so it keeps each one
-// encoded (receiptCodec) in large byte chunks, indexed by a table of plain
+// encoded (storedReceipt) in large byte chunks, indexed by a table of plain
 // integers: about 250 bytes a receipt, with no allocation to store one and
 // nothing for the collector to scan. Records come back with their times in
 // UTC. Besides what every ReceiptStore refuses, InsertReceipt refuses with
@@ -59,8 +59,12 @@ type MemReceiptStore struct {
 }
 
 // receiptShards is the number of shards, each with its own lock; a hash's
-// top bits pick the shard, and its low bits the slot in the shard's table.
-const receiptShards = 64
+// top receiptShardBits bits pick the shard, and its low bits the slot in
+// the shard's table.
+const (
+	receiptShardBits = 6
+	receiptShards    = 1 << receiptShardBits
+)
 
 type receiptShard struct {
 	mu   sync.RWMutex
@@ -82,7 +86,7 @@ func (s *MemReceiptStore) hash(partner carbon.PartnerID, activityID string) (uin
 	if h == 0 {
 		h = 1
 	}
-	return h, &s.shards[h>>(64-6)]
+	return h, &s.shards[h>>(64-receiptShardBits)]
 }
 
 // Receipt implements ReceiptStore.
