@@ -848,3 +848,96 @@ func TestEarnUnlinkedReservesNothing(t *testing.T) {
 	require.False(t, r.Replayed, "the refused activity left no receipt")
 	require.Equal(t, p/2, r.Points, "capped by the day's room, as a new credit")
 }
+
+// Earns racing a partner's unlink and relink each either credit once, with
+// a receipt and an entry, or change nothing: the user's points are the sum
+// of the credits, the day's cap room is what they left, and a refused
+// activity has no receipt (earning it again is a new credit).
+func TestEarnRacesUnlink(t *testing.T) {
+	ref := newEnv(t, nil)
+	first, err := ref.p.Earn(ref.ctx, trip(t, "ref", "u1", "1", progStart))
+	require.NoError(t, err)
+	p := first.Points
+	require.Positive(t, p)
+
+	const n = 200
+	receipts := rewards.NewMemReceiptStore()
+	e := newEnv(t, func(o *rewards.ProgrammeOptions) {
+		o.Policies[0].DailyCap = (n + 1) * p
+		o.Receipts = receipts
+	})
+	stop := make(chan struct{})
+	var toggles sync.WaitGroup
+	toggles.Add(1)
+	go func() {
+		defer toggles.Done()
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			var err error
+			if i%2 == 0 {
+				_, err = e.l.UnlinkPartner(e.ctx, "u2", "metro")
+			} else {
+				_, err = e.l.LinkPartner(e.ctx, "u2", "metro")
+			}
+			if err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	credited := make([]bool, n)
+	var earns sync.WaitGroup
+	for g := range 4 {
+		earns.Add(1)
+		go func() {
+			defer earns.Done()
+			for i := g; i < n; i += 4 {
+				r, err := e.p.Earn(e.ctx, trip(t, "t"+strconv.Itoa(i), "u2", "1", progStart))
+				switch {
+				case err == nil:
+					if r.Points != p || r.Capped != rewards.CapNone {
+						t.Errorf("activity %d: %d points, capped %q", i, r.Points, r.Capped)
+					}
+					credited[i] = true
+				case !errors.Is(err, rewards.ErrNotLinked):
+					t.Errorf("activity %d: %v", i, err)
+				}
+			}
+		}()
+	}
+	earns.Wait()
+	close(stop)
+	toggles.Wait()
+	if _, err := e.l.LinkPartner(e.ctx, "u2", "metro"); err != nil {
+		require.ErrorIs(t, err, ledger.ErrAccountExists) // linked already
+	}
+
+	k := 0
+	for i, ok := range credited {
+		if ok {
+			k++
+			continue
+		}
+		// Refused: nothing remembered, so it credits now, in full.
+		_, found, err := receipts.Receipt(e.ctx, "metro", "t"+strconv.Itoa(i))
+		require.NoError(t, err)
+		require.False(t, found, "activity %d was refused but has a receipt", i)
+		r, err := e.p.Earn(e.ctx, trip(t, "t"+strconv.Itoa(i), "u2", "1", progStart))
+		require.NoError(t, err)
+		require.Equal(t, p, r.Points)
+	}
+	t.Logf("%d of %d credited while the link flapped", k, n)
+	require.Equal(t, int64(n)*int64(p), e.balance(ledger.PartnerAccount("u2", "metro"), ledger.Points))
+	// Exactly n credits used the day's room: one more fits, then none.
+	r, err := e.p.Earn(e.ctx, trip(t, "last", "u2", "1", progStart))
+	require.NoError(t, err)
+	require.Equal(t, p, r.Points)
+	r, err = e.p.Earn(e.ctx, trip(t, "over", "u2", "1", progStart))
+	require.NoError(t, err)
+	require.Zero(t, r.Points)
+	require.Equal(t, rewards.CapDaily, r.Capped)
+}
