@@ -162,7 +162,6 @@ func reportCPU(b *testing.B, start time.Duration) {
 // each over its own user.
 func BenchmarkPostParallel(b *testing.B) {
 	l := benchLedger(b)
-	ctx := context.Background()
 	var next atomic.Int64
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -171,20 +170,27 @@ func BenchmarkPostParallel(b *testing.B) {
 		g := next.Add(1)
 		u := carbon.UserID("u" + strconv.FormatInt(g, 10))
 		x, y := fund(b, l, u, 1<<40)
-		ps := [2][]ledger.Posting{
-			{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: y, Asset: ledger.Points, Amount: 1}},
-			{{Account: y, Asset: ledger.Points, Amount: -1}, {Account: x, Asset: ledger.Points, Amount: 1}},
-		}
-		key := make([]byte, 0, 32)
-		for i := 0; pb.Next(); i++ {
-			key = strconv.AppendInt(append(append(key[:0], u...), '-'), int64(i), 10)
-			if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+		transfers(b, l, u, x, y, pb)
 	})
 	reportCPU(b, cpu)
+}
+
+// transfers moves a point between user u's accounts x and y and back, for
+// as long as pb says.
+func transfers(b *testing.B, l *ledger.Ledger, u carbon.UserID, x, y ledger.AccountID, pb *testing.PB) {
+	ctx := context.Background()
+	ps := [2][]ledger.Posting{
+		{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: y, Asset: ledger.Points, Amount: 1}},
+		{{Account: y, Asset: ledger.Points, Amount: -1}, {Account: x, Asset: ledger.Points, Amount: 1}},
+	}
+	key := make([]byte, 0, 32)
+	for i := 0; pb.Next(); i++ {
+		key = strconv.AppendInt(append(append(key[:0], u...), '-'), int64(i), 10)
+		if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]}); err != nil {
+			b.Error(err)
+			return
+		}
+	}
 }
 
 // BenchmarkPostWhileReading is BenchmarkPostParallel with a reader beside
@@ -224,18 +230,7 @@ func BenchmarkPostWhileReading(b *testing.B) {
 				reads.Add(1)
 			}
 		}()
-		ps := [2][]ledger.Posting{
-			{{Account: x, Asset: ledger.Points, Amount: -1}, {Account: y, Asset: ledger.Points, Amount: 1}},
-			{{Account: y, Asset: ledger.Points, Amount: -1}, {Account: x, Asset: ledger.Points, Amount: 1}},
-		}
-		key := make([]byte, 0, 32)
-		for i := 0; pb.Next(); i++ {
-			key = strconv.AppendInt(append(append(key[:0], u...), '-'), int64(i), 10)
-			if _, err := l.Post(ctx, ledger.PostRequest{Key: string(key), Postings: ps[i&1]}); err != nil {
-				b.Error(err)
-				return
-			}
-		}
+		transfers(b, l, u, x, y, pb)
 	})
 	b.StopTimer()
 	close(done)

@@ -36,16 +36,7 @@ func BenchmarkEarn(b *testing.B) {
 
 func benchEarn(b *testing.B, writers int, distinct bool) {
 	ctx := context.Background()
-	dsn, schema := newSchema(b)
-	pool := newPool(b, dsn, schema, int32(writers+4))
-	s := storeOn(b, pool, nil)
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	l, err := ledger.New(s, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := benchLedger(b, writers)
 	type writer struct {
 		iss, acct ledger.AccountID
 	}
@@ -90,6 +81,22 @@ func benchEarn(b *testing.B, writers int, distinct bool) {
 	wg.Wait()
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// benchLedger returns a Ledger over a Store in a fresh, migrated schema,
+// with a pool for writers concurrent writers and the sealer.
+func benchLedger(b *testing.B, writers int) *ledger.Ledger {
+	b.Helper()
+	dsn, schema := newSchema(b)
+	s := storeOn(b, newPool(b, dsn, schema, int32(writers+4)), nil)
+	if err := s.Migrate(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	l, err := ledger.New(s, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return l
 }
 
 // BenchmarkSpendAfterHistory spends one point from a child account that

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
-	"github.com/carbonkit/carbonkit/ledger"
 	"github.com/carbonkit/carbonkit/methodology"
 	"github.com/carbonkit/carbonkit/rewards"
 	"github.com/shopspring/decimal"
@@ -29,16 +28,7 @@ func BenchmarkProgrammeEarn(b *testing.B) {
 
 func benchProgrammeEarn(b *testing.B, callers int) {
 	ctx := context.Background()
-	dsn, schema := newSchema(b)
-	pool := newPool(b, dsn, schema, int32(callers+4))
-	s := storeOn(b, pool, nil)
-	if err := s.Migrate(ctx); err != nil {
-		b.Fatal(err)
-	}
-	l, err := ledger.New(s, nil)
-	if err != nil {
-		b.Fatal(err)
-	}
+	l := benchLedger(b, callers)
 	start := time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC)
 	p, err := rewards.NewProgramme(methodology.Builtin(), l, &rewards.ProgrammeOptions{
 		Policies: []rewards.EarnPolicy{{ID: "std", Version: "1", ValidFrom: start, PointsPerGram: decimal.New(1, -1)}},
