@@ -816,19 +816,26 @@ func TestEarnSettlesCapReservations(t *testing.T) {
 	require.Equal(t, credited+int64(r.Points), used)
 }
 
+// tripPoints returns the points a metro trip of km kilometres earns under
+// newEnv's policy, with no cap.
+func tripPoints(t *testing.T, km string) carbon.Points {
+	t.Helper()
+	e := newEnv(t, nil)
+	r, err := e.p.Earn(e.ctx, trip(t, "ref", "u1", km, progStart))
+	require.NoError(t, err)
+	require.Positive(t, r.Points)
+	return r.Points
+}
+
 // An earn refused because the user is not linked reserves no cap room: the
 // credit's entry finds the user unlinked, and the reservation made before
 // it is released.
 func TestEarnUnlinkedReservesNothing(t *testing.T) {
-	ref := newEnv(t, nil)
-	first, err := ref.p.Earn(ref.ctx, trip(t, "ref", "u1", "10", progStart))
-	require.NoError(t, err)
-	p := first.Points
-	require.Positive(t, p)
+	p := tripPoints(t, "10")
 
 	// Room for one such earn a day, not two.
 	e := newEnv(t, func(o *rewards.ProgrammeOptions) { o.Policies[0].DailyCap = p + p/2 })
-	_, err = e.l.UnlinkPartner(e.ctx, "u2", "metro")
+	_, err := e.l.UnlinkPartner(e.ctx, "u2", "metro")
 	require.NoError(t, err)
 	before := e.entries()
 	for i := range 3 {
@@ -854,11 +861,7 @@ func TestEarnUnlinkedReservesNothing(t *testing.T) {
 // of the credits, the day's cap room is what they left, and a refused
 // activity has no receipt (earning it again is a new credit).
 func TestEarnRacesUnlink(t *testing.T) {
-	ref := newEnv(t, nil)
-	first, err := ref.p.Earn(ref.ctx, trip(t, "ref", "u1", "1", progStart))
-	require.NoError(t, err)
-	p := first.Points
-	require.Positive(t, p)
+	p := tripPoints(t, "1")
 
 	const n = 200
 	receipts := rewards.NewMemReceiptStore()
