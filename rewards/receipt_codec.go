@@ -114,6 +114,9 @@ func (s storedReceipt) complete(entry ledger.EntryID, credited time.Time) bool {
 
 // decode returns the record s holds.
 func (s storedReceipt) decode() (ReceiptRecord, error) {
+	if len(s) < headerLen(0) {
+		return ReceiptRecord{}, errCorrupt
+	}
 	room := s.room()
 	n := int(binary.BigEndian.Uint16(s[3:]))
 	if n > room || len(s) < headerLen(room) {
