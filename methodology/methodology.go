@@ -260,16 +260,10 @@ func (m *built) quantify(a *carbon.Activity, ref bool) (Result, error) {
 }
 
 // brief is Quantify's Brief, without the Result: the steps' decimals, the
-// factors and the expressions' text are never made. Only a methodology
-// with a formula (a plan) works in brief; a Calc's gets its Result made.
+// factors and the expressions' text are never made. (A Calc adds terms to
+// its Worksheet but reads none, so a Go-coded methodology works in brief
+// too.)
 func (m *built) brief(a *carbon.Activity) (Brief, error) {
-	if m.plan == nil {
-		r, err := m.quantify(a, false)
-		if err != nil {
-			return Brief{}, err
-		}
-		return r.Brief(), nil
-	}
 	s, err := m.work(a, false, true)
 	if err != nil {
 		return Brief{}, err

@@ -185,8 +185,9 @@ func (r *Registry) resolveFor(a *carbon.Activity) (Methodology, error) {
 // QuantifyBrief is Quantify for a caller that keeps the reduction and its
 // citation, not the working: it returns the Brief of the Result that
 // Quantify returns (the same ER and Digest), or the same error. For the
-// built-in and declarative methodologies it makes no Result, and costs
-// less; for any other it calls Quantify.
+// methodologies this package makes (the built-in ones, LoadJSON's and
+// NewDeclarative's, and Build's Go-coded ones) it makes no Result, and
+// costs less; for any other Methodology it calls Quantify.
 func (r *Registry) QuantifyBrief(a carbon.Activity) (Brief, error) {
 	m, err := r.resolveFor(&a)
 	if err != nil {
