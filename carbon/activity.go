@@ -50,7 +50,7 @@ func (a Activity) Attribute(name string) (string, bool) {
 // problem found, in a stable order (not just the first). The error matches
 // ErrInvalidActivity, and also each problem's own sentinel (ErrInvalidID,
 // ErrMissing, ErrUnknownRegion, ErrUnknownUnit, ErrOutOfRange, ErrNegative,
-// ErrTooLong, ErrMalformedText).
+// ErrTooLong, ErrMalformedText, ErrInvalidTime).
 func (a Activity) Validate() error {
 	var v ValidationError
 	v.check("id", ValidateID("activity", a.ID))
@@ -59,6 +59,8 @@ func (a Activity) Validate() error {
 	v.check("scenario", a.Scenario.Validate())
 	if a.OccurredAt.IsZero() {
 		v.add("occurred_at", ErrMissing, "time is zero")
+	} else if msg := unencodable(a.OccurredAt); msg != "" {
+		v.add("occurred_at", ErrInvalidTime, msg)
 	}
 	switch {
 	case a.Region == "":
@@ -167,3 +169,26 @@ func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// unencodable says why RFC 3339 cannot carry t exactly, or returns "": the
+// time's digest covers its instant, which a JSON round trip must keep.
+func unencodable(t time.Time) string {
+	// Comparing instants is cheaper than computing the year, which only
+	// the times near or past the bounds need.
+	if t.Before(firstEncodable) || !t.Before(pastEncodable) {
+		if y := t.Year(); y < 1 || y > 9999 {
+			return fmt.Sprintf("year %d is outside 1 to 9999", y)
+		}
+	}
+	if name, off := t.Zone(); off%60 != 0 {
+		return fmt.Sprintf("zone %s's offset of %ds from UTC is not a whole number of minutes", name, off)
+	}
+	return ""
+}
+
+// Every instant from firstEncodable up to pastEncodable has a year of 1 to
+// 9999 in every zone, as zone offsets are under a day.
+var (
+	firstEncodable = time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC)
+	pastEncodable  = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+)

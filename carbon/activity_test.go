@@ -53,6 +53,13 @@ func TestActivityValidateProblems(t *testing.T) {
 		{"missing user", func(a *carbon.Activity) { a.User = "" }, "user", carbon.ErrInvalidID},
 		{"missing scenario", func(a *carbon.Activity) { a.Scenario = "" }, "scenario", carbon.ErrInvalidID},
 		{"zero time", func(a *carbon.Activity) { a.OccurredAt = time.Time{} }, "occurred_at", carbon.ErrMissing},
+		// JSON cannot carry these times: a year of five digits fails to
+		// encode, and an offset with seconds loses them, moving the instant.
+		{"year 10000", func(a *carbon.Activity) { a.OccurredAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) }, "occurred_at", carbon.ErrInvalidTime},
+		{"year before 1", func(a *carbon.Activity) { a.OccurredAt = time.Date(0, 12, 31, 0, 0, 0, 0, time.UTC) }, "occurred_at", carbon.ErrInvalidTime},
+		{"offset with seconds", func(a *carbon.Activity) {
+			a.OccurredAt = time.Date(2025, 3, 1, 0, 0, 0, 0, time.FixedZone("LMT", 8*3600+5*60+43))
+		}, "occurred_at", carbon.ErrInvalidTime},
 		{"missing region", func(a *carbon.Activity) { a.Region = "" }, "region", carbon.ErrMissing},
 		{"unknown region", func(a *carbon.Activity) { a.Region = "CN-XX" }, "region", carbon.ErrUnknownRegion},
 		{"lower-case region", func(a *carbon.Activity) { a.Region = "cn-gd" }, "region", carbon.ErrUnknownRegion},

@@ -50,6 +50,10 @@ var (
 	ErrInvalidActivity = errors.New("carbon: invalid activity")
 	// ErrInvalidRounding: a rounding mode that is not one of the defined ones.
 	ErrInvalidRounding = errors.New("carbon: invalid rounding mode")
+	// ErrInvalidTime: a time that RFC 3339, and so JSON, cannot carry
+	// exactly: a year outside 1 to 9999, or a zone offset that is not a whole
+	// number of minutes (JSON would move the instant).
+	ErrInvalidTime = errors.New("carbon: invalid time")
 )
 
 // ParseError reports text that could not be parsed as a value of this package.
@@ -70,7 +74,7 @@ func (e *ParseError) Error() string {
 func (e *ParseError) Unwrap() error { return e.Err }
 
 // ConversionError reports a unit conversion that cannot be done exactly or at
-// all. It matches ErrDimensionMismatch or ErrInexact.
+// all. It matches ErrDimensionMismatch, ErrInexact or ErrOutOfRange.
 type ConversionError struct {
 	From, To Unit
 	Err      error

@@ -20,10 +20,15 @@ type Mass struct {
 func Grams(v decimal.Decimal) Mass { return Mass{g: v} }
 
 // Kilograms returns a mass of v kilograms CO2e.
-func Kilograms(v decimal.Decimal) Mass { return Mass{g: v.Shift(3)} }
+func Kilograms(v decimal.Decimal) Mass { return Mass{g: v.Mul(thousand)} }
 
 // Tonnes returns a mass of v tonnes CO2e.
-func Tonnes(v decimal.Decimal) Mass { return Mass{g: v.Shift(6)} }
+func Tonnes(v decimal.Decimal) Mass { return Mass{g: v.Mul(million)} }
+
+// thousand and million scale kilograms and tonnes to grams. Multiplying by
+// them keeps v's exponent, where shifting it would panic on a decimal whose
+// exponent is at int32's limit.
+var thousand, million = decimal.New(1000, 0), decimal.New(1_000_000, 0)
 
 // GramsInt returns a mass of n whole grams CO2e.
 func GramsInt(n int64) Mass { return Mass{g: decimal.NewFromInt(n)} }
@@ -135,11 +140,15 @@ func (r Rounding) Round(v decimal.Decimal, places int32) (decimal.Decimal, error
 // IntIn returns the mass as a whole number of unit u, rounded by r: the ledger
 // stores CO2e as IntIn(Milligram, TowardZero). Errors: u not a mass unit
 // (ErrDimensionMismatch or ErrUnknownUnit), an undefined rounding mode
-// (ErrInvalidRounding), a result outside int64 (ErrOverflow).
+// (ErrInvalidRounding), a result outside int64 (ErrOverflow), a mass whose
+// decimal exponent lies beyond ±1000 (ErrOutOfRange; see Quantity.In).
 func (m Mass) IntIn(u Unit, r Rounding) (int64, error) {
 	v, err := m.Quantity().In(u)
 	if err != nil {
 		return 0, err
+	}
+	if e := v.Exponent(); e < -dec.MaxDigits || e > dec.MaxDigits { // In(Gram) checks nothing
+		return 0, &ConversionError{From: Gram, To: u, Err: ErrOutOfRange}
 	}
 	rounded, err := r.Round(v, 0)
 	if err != nil {
@@ -154,7 +163,9 @@ func (m Mass) IntIn(u Unit, r Rounding) (int64, error) {
 
 // String formats the mass in plain notation in the largest of g, kg and t that
 // keeps its integer part non-zero: "37g", "1.5kg", "2.25t", "0.5g", "-1.2kg".
-// ParseMass(m.String()) always equals m.
+// ParseMass(m.String()) equals m for every mass of at most 1000 significant
+// digits whose exponent, in the unit written, lies within ±1000: every mass
+// that carbonkit's parsers return, and the results of its methodologies.
 func (m Mass) String() string {
 	a := m.g.Abs()
 	switch {

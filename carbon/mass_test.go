@@ -199,6 +199,30 @@ func TestMassIntInErrors(t *testing.T) {
 	require.ErrorAs(t, err, &oe)
 }
 
+// TestMassExtremeExponents holds the mass functions to typed errors, not
+// panics, on decimals a caller may build whose exponents lie at int32's
+// limits, where shifting the exponent overflows.
+func TestMassExtremeExponents(t *testing.T) {
+	huge, tiny := decimal.New(7, math.MaxInt32), decimal.New(7, math.MinInt32)
+	for _, v := range []decimal.Decimal{huge, tiny} {
+		require.NotPanics(t, func() {
+			require.Zero(t, carbon.Kilograms(v).Grams().Cmp(v.Mul(decimal.New(1000, 0))))
+			require.Zero(t, carbon.Tonnes(v).Grams().Cmp(v.Mul(decimal.New(1_000_000, 0))))
+			for _, u := range []carbon.Unit{carbon.Milligram, carbon.Gram, carbon.Kilogram, carbon.Tonne} {
+				_, err := carbon.Grams(v).IntIn(u, carbon.TowardZero)
+				require.ErrorIs(t, err, carbon.ErrOutOfRange, "%s", u)
+				if u != carbon.Gram {
+					_, err = carbon.Grams(v).Quantity().In(u)
+					require.ErrorIs(t, err, carbon.ErrOutOfRange, "%s", u)
+				}
+			}
+		})
+	}
+	// Unit errors come first.
+	_, err := carbon.Grams(tiny).IntIn(carbon.Kilometre, carbon.TowardZero)
+	require.ErrorIs(t, err, carbon.ErrDimensionMismatch)
+}
+
 func TestMassJSON(t *testing.T) {
 	type doc struct {
 		Reduction carbon.Mass `json:"reduction"`

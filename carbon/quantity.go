@@ -74,7 +74,9 @@ func (q Quantity) IsZero() bool { return q.value.Sign() == 0 }
 // In returns q's value expressed in unit u. Converting across dimensions, or
 // between two different count units, is a *ConversionError matching
 // ErrDimensionMismatch; a result with no finite decimal form (1 hour in days) is
-// one matching ErrInexact.
+// one matching ErrInexact; and a value whose exponent lies beyond ±1000, which
+// no parser or constructor of this package returns but a Mass of a caller's
+// decimal may hold, is one matching ErrOutOfRange.
 func (q Quantity) In(u Unit) (decimal.Decimal, error) {
 	if q.unit == u && u.Valid() {
 		return q.value, nil
@@ -82,6 +84,11 @@ func (q Quantity) In(u Unit) (decimal.Decimal, error) {
 	from, to, err := ratio(q.unit, u)
 	if err != nil {
 		return decimal.Decimal{}, err
+	}
+	// Shifting such an exponent may overflow int32, which panics, and its
+	// rational form may have billions of digits.
+	if e := q.value.Exponent(); e < -dec.MaxDigits || e > dec.MaxDigits {
+		return decimal.Decimal{}, &ConversionError{From: q.unit, To: u, Err: ErrOutOfRange}
 	}
 	// Fast paths: a whole multiple, or a power of ten, is exact in decimal.
 	if from%to == 0 {

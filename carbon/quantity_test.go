@@ -38,8 +38,10 @@ func TestDimensionText(t *testing.T) {
 		require.NoError(t, back.UnmarshalText(b))
 		require.Equal(t, dim, back)
 	}
-	_, err := carbon.DimUnknown.MarshalText()
-	require.Error(t, err)
+	for _, dim := range []carbon.Dimension{carbon.DimUnknown, carbon.Dimension(99)} {
+		_, err := dim.MarshalText()
+		require.ErrorIs(t, err, carbon.ErrUnknownDimension)
+	}
 	var dim carbon.Dimension
 	require.ErrorIs(t, dim.UnmarshalText([]byte("volume")), carbon.ErrUnknownDimension)
 	require.Equal(t, "Dimension(99)", carbon.Dimension(99).String())

@@ -35,10 +35,11 @@ func (d Dimension) String() string {
 	return fmt.Sprintf("Dimension(%d)", uint8(d))
 }
 
-// MarshalText encodes the dimension as its name.
+// MarshalText encodes the dimension as its name; DimUnknown and undefined
+// dimensions are an error matching ErrUnknownDimension.
 func (d Dimension) MarshalText() ([]byte, error) {
 	if d == DimUnknown || int(d) >= len(dimensionNames) {
-		return nil, fmt.Errorf("carbon: cannot encode dimension %s", d)
+		return nil, fmt.Errorf("%w: cannot encode dimension %s", ErrUnknownDimension, d)
 	}
 	return []byte(d.String()), nil
 }
