@@ -4,6 +4,7 @@ import (
 	"math"
 	"math/bits"
 
+	"github.com/carbonkit/carbonkit/internal/dec"
 	"github.com/shopspring/decimal"
 )
 
@@ -32,6 +33,10 @@ func fxOf(d decimal.Decimal) (fx, bool) {
 
 // decimal returns x as a decimal.Decimal, which allocates.
 func (x fx) decimal() decimal.Decimal { return decimal.New(x.c, x.e) }
+
+// inRange reports whether x is within dec.InRange: its exponent is, and its
+// at most 19 digits are.
+func (x fx) inRange() bool { return x.e >= -dec.MaxDigits && x.e <= dec.MaxDigits }
 
 // mulFx returns x × y, as decimal.Decimal.Mul.
 func mulFx(x, y fx) (fx, bool) {

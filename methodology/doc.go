@@ -79,7 +79,10 @@
 // Quantifying the same activity under the same version therefore gives the
 // same digest in any process, after a JSON round trip of the activity, and
 // whatever time zone or decimal scale the inputs were written in; changing any
-// input, factor, spec field or version changes it.
+// input, factor, spec field or version changes it. For that, every number a
+// result holds stays within what carbonkit parses (1000 digits, and an
+// exponent within ±1000): an activity whose terms would leave that range is
+// not quantifiable, with a problem matching ErrOutOfRange.
 //
 // # Declarative methodologies
 //

@@ -35,6 +35,10 @@ var (
 	// ErrMismatch: a result does not match its recomputation. The error is a
 	// *MismatchError naming the first field that differs.
 	ErrMismatch = errors.New("methodology: result does not match its recomputation")
+	// ErrCalculation: a Go-coded calculation failed for a reason that is not
+	// the activity's fault (a bug in the Calc, or a formula whose units do not
+	// chain); it is never returned by the built-in catalog.
+	ErrCalculation = errors.New("methodology: calculation failed")
 )
 
 // Problem sentinels: each problem inside an *ActivityError or a *SpecError
@@ -76,10 +80,6 @@ var (
 	// ErrUnknownReference: a formula, condition or parameter names a
 	// quantity, parameter or factor the Spec does not declare.
 	ErrUnknownReference = errors.New("methodology: unknown reference")
-	// ErrCalculation: a Go-coded calculation failed for a reason that is not
-	// the activity's fault (a bug in the Calc, or a formula whose units do not
-	// chain); it is never returned by the built-in catalog.
-	ErrCalculation = errors.New("methodology: calculation failed")
 )
 
 // Problem is one thing wrong with an activity or a Spec.

@@ -374,6 +374,12 @@ func (o *object) time(key string) time.Time {
 		o.w.add(o.at(key), ErrInvalidField, "%q is not an RFC 3339 time (2024-01-01T00:00:00+08:00)", clip(s))
 		return time.Time{}
 	}
+	if t.IsZero() {
+		// A Spec reads the zero time as no time at all: no end, for
+		// valid_to, which is not what the document says.
+		o.w.add(o.at(key), ErrInvalidField, "%q is the first instant of year 1, which a methodology cannot use", s)
+		return time.Time{}
+	}
 	return t.UTC()
 }
 

@@ -203,6 +203,10 @@ func TestLoadJSONMalformed(t *testing.T) {
 		{"odd key", strings.Replace(noCutleryJSON, `"title":`, `"ti tle": 1, "title":`, 1), ErrUnknownField, `$["ti tle"]`},
 		{"exponent", strings.Replace(noCutleryJSON, `"value": 30`, `"value": 3e1`, 1), ErrInvalidField, "$.factors[0].value"},
 		{"no source", strings.Replace(noCutleryJSON, `"organisation": "Ele.me (Alibaba local services)",`, ``, 1), ErrNoProvenance, "$.factors[0].source.organisation"},
+		// The zero time stands for no time in a Spec: read as such, a
+		// valid_to at year 1 would be no end at all.
+		{"zero valid_from", strings.Replace(noCutleryJSON, `"valid_from": "2024-01-01T00:00:00+08:00"`, `"valid_from": "0001-01-01T00:00:00Z"`, 1), ErrInvalidField, "$.valid_from"},
+		{"zero valid_to", strings.Replace(noCutleryJSON, `"valid_from":`, `"valid_to": "0001-01-01T00:00:00Z", "valid_from":`, 1), ErrInvalidField, "$.valid_to"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

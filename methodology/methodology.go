@@ -193,9 +193,11 @@ func (w *Worksheet) Attribute(name string) string {
 //
 // Term returns an error matching ErrNotQuantifiable and ErrWrongUnit when the
 // activity's quantity does not convert to the unit required (boxes where
-// orders are counted), and one matching ErrCalculation when the Calc or the
-// Spec is at fault (an undeclared name, units that do not chain). After an
-// error the worksheet is unchanged.
+// orders are counted), one matching ErrNotQuantifiable and carbon.ErrInexact
+// when it converts to no exact decimal (600 s where hours are counted), and
+// one matching ErrCalculation when the Calc or the Spec is at fault (an
+// undeclared name, units that do not chain). After an error the worksheet is
+// unchanged.
 func (w *Worksheet) Term(part Part, quantity string, factorIDs ...string) error {
 	s := w.s
 	if s == nil {
@@ -305,6 +307,13 @@ func (m *built) work(a *carbon.Activity, ref, brief bool) (*sheet, error) {
 	}
 	if s.exact || !m.finishFast(s) {
 		m.finishExact(s)
+	}
+	if !s.inRange() {
+		m.putSheet(s)
+		return nil, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: []Problem{{
+			Field: "quantities", Err: ErrOutOfRange,
+			Msg: "the result's emissions need more than 1000 digits or decimal places",
+		}}}
 	}
 	return s, nil
 }

@@ -1,6 +1,7 @@
 package methodology
 
 import (
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -394,10 +395,16 @@ func TestEnumsText(t *testing.T) {
 		require.NoError(t, back.UnmarshalText(b))
 		require.Equal(t, s, back)
 	}
+	// Every error of the package matches a sentinel of the first group.
 	_, err := Status(0).MarshalText()
+	require.ErrorIs(t, err, ErrInvalidSpec)
 	require.ErrorIs(t, err, ErrInvalidField)
 	var s Status
-	require.ErrorIs(t, s.UnmarshalText([]byte("published")), ErrInvalidField)
+	err = s.UnmarshalText([]byte("published"))
+	require.ErrorIs(t, err, ErrInvalidSpec)
+	require.ErrorIs(t, err, ErrInvalidField)
+	require.EqualError(t, err, `methodology: invalid methodology (unnamed): status: "published" is not draft, active or retired`)
+	require.Equal(t, Status(0), s)
 	require.Equal(t, "Status(7)", Status(7).String())
 	require.Equal(t, "monitored", Monitored.String())
 	require.Equal(t, "quantity-range", QuantityRange.String())
@@ -451,6 +458,89 @@ func TestCountUnitsDoNotConvert(t *testing.T) {
 	require.ErrorIs(t, err, ErrWrongUnit)
 	require.Equal(t, []string{"quantities[widgets]"}, problemFields(t, err))
 	require.ErrorContains(t, err, "2 box given where a count in item is required")
+}
+
+// TestInexactDurationIsNotWrongUnit quantifies an idle time reported in
+// seconds against a factor per hour: 1800 s is 0.5 hour, but 600 s is 1/6
+// hour, which no decimal holds exactly. That is neither a wrong unit nor a
+// wrong dimension, and the error says what to do instead.
+func TestInexactDurationIsNotWrongUnit(t *testing.T) {
+	s := testSpec()
+	s.ID, s.Scenario, s.Conditions = "test.idle", "test.idle", nil
+	s.Parameters = []Parameter{{Name: "idle", Dimension: carbon.DimDuration, Monitoring: Monitored}}
+	s.Factors = []Factor{{
+		ID: "engine", Version: "1", Value: num("600"), Numerator: carbon.Gram, Denominator: carbon.Hour, Gas: CO2e,
+		DataYear: 2023, Source: Source{Organisation: "Test Org", Document: "Test table 3"},
+	}}
+	m := mustDeclarative(t, s, Formula{BE: []Term{{Quantity: "idle", Factors: []string{"engine"}}}})
+
+	res, err := m.Quantify(activity(t, "test.idle", q{"idle": "1800 s"}, nil))
+	require.NoError(t, err)
+	requireMass(t, "300g", res.ER, "ER")
+
+	_, err = m.Quantify(activity(t, "test.idle", q{"idle": "600 s"}, nil))
+	require.ErrorIs(t, err, ErrNotQuantifiable)
+	require.ErrorIs(t, err, carbon.ErrInexact)
+	require.NotErrorIs(t, err, ErrWrongUnit)
+	require.NotErrorIs(t, err, carbon.ErrDimensionMismatch)
+	require.Equal(t, []string{"quantities[idle]"}, problemFields(t, err))
+	require.ErrorContains(t, err, "600 s is no exact decimal number of hour; report it in hour")
+}
+
+// TestTermsStayInRange holds the numbers of a result to the range
+// carbonkit parses (dec.InRange): written out, they parse back, so the
+// result's JSON decodes and its digest survives a JSON round trip of the
+// activity, which may rescale its quantities ("1.0 item" becomes "1 item").
+// A term that would leave the range is refused; one near its edge is not.
+func TestTermsStayInRange(t *testing.T) {
+	spec := func(exp int32) Spec {
+		s := testSpec()
+		s.Conditions = nil
+		s.Factors = append(s.Factors, Factor{ID: "ratio", Version: "1", Value: decimal.New(1, exp),
+			DataYear: 2023, Source: Source{Organisation: "Test Org", Document: "Test table 4"}})
+		return s
+	}
+	cubed := Formula{BE: []Term{{Quantity: "widgets", Factors: []string{"widget", "ratio", "ratio", "ratio"}}}}
+	rescaled := activity(t, "test.widget", q{"widgets": "1.0 item"}, nil)
+
+	t.Run("near the edge", func(t *testing.T) {
+		m := mustDeclarative(t, spec(-300), cubed) // 5 × 10^-900 g
+		res, err := m.Quantify(rescaled)
+		require.NoError(t, err)
+		b, err := json.Marshal(rescaled)
+		require.NoError(t, err)
+		var back carbon.Activity
+		require.NoError(t, json.Unmarshal(b, &back))
+		require.NoError(t, Verify(m, back, res))
+		b, err = json.Marshal(res)
+		require.NoError(t, err)
+		var decoded Result
+		require.NoError(t, json.Unmarshal(b, &decoded))
+	})
+	t.Run("past the edge", func(t *testing.T) {
+		m := mustDeclarative(t, spec(-1000), cubed) // 5 × 10^-3000 g
+		r := New()
+		require.NoError(t, r.Register(m))
+		for _, brief := range []bool{false, true} {
+			var err error
+			if brief {
+				_, err = r.QuantifyBrief(rescaled)
+			} else {
+				_, err = r.Quantify(rescaled)
+			}
+			require.ErrorIs(t, err, ErrNotQuantifiable)
+			require.ErrorIs(t, err, ErrOutOfRange)
+			require.Equal(t, []string{"quantities[widgets]"}, problemFields(t, err))
+		}
+	})
+	t.Run("a built-in conversion past the edge", func(t *testing.T) {
+		// 10^-1000 m is in range, but 10^-1003 km, the bus factor's unit,
+		// is not.
+		a := activity(t, "transport.bus", q{"distance": "0." + strings.Repeat("0", 999) + "1 m"}, nil)
+		_, err := Builtin().Quantify(a)
+		require.ErrorIs(t, err, ErrOutOfRange)
+		require.Equal(t, []string{"quantities[distance]"}, problemFields(t, err))
+	})
 }
 
 func TestPowerOfTen(t *testing.T) {

@@ -3,6 +3,7 @@ package methodology
 import (
 	"crypto/sha256"
 	"encoding"
+	"errors"
 	"fmt"
 	"hash"
 	"slices"
@@ -227,7 +228,7 @@ func (s *sheet) fastTerm(quantity string, q carbon.Quantity, fs termFactors) ([]
 			if !ok {
 				return nil, fx{}, false
 			}
-			if x, ok = shiftFx(x, sh); !ok {
+			if x, ok = shiftFx(x, sh); !ok || !x.inRange() {
 				return nil, fx{}, false
 			}
 			b = append(b, " → "...)
@@ -240,7 +241,7 @@ func (s *sheet) fastTerm(quantity string, q carbon.Quantity, fs termFactors) ([]
 		if !f.ratio {
 			unit = f.num
 		}
-		if x, ok = mulFx(x, f.value); !ok {
+		if x, ok = mulFx(x, f.value); !ok || !x.inRange() {
 			return nil, fx{}, false
 		}
 	}
@@ -249,7 +250,7 @@ func (s *sheet) fastTerm(quantity string, q carbon.Quantity, fs termFactors) ([]
 		if !ok {
 			return nil, fx{}, false
 		}
-		if x, ok = shiftFx(x, sh); !ok {
+		if x, ok = shiftFx(x, sh); !ok || !x.inRange() {
 			return nil, fx{}, false
 		}
 	}
@@ -278,12 +279,19 @@ func (s *sheet) exactTerm(a *carbon.Activity, quantity string, q carbon.Quantity
 			cv, err := convert(v, unit, f.den)
 			if err != nil {
 				if !converted {
-					return nil, decimal.Decimal{}, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: []Problem{{
-						Field: quantityField(quantity), Err: ErrWrongUnit,
-						Msg: fmt.Sprintf("%s given where %s is required", q, unitPhrase(f.den)),
-					}}}
+					p := Problem{Field: quantityField(quantity), Err: ErrWrongUnit,
+						Msg: fmt.Sprintf("%s given where %s is required", q, unitPhrase(f.den))}
+					if errors.Is(err, carbon.ErrInexact) {
+						// The right dimension, but no exact decimal in the
+						// unit required: 600 s is 1/6 hour.
+						p.Err, p.Msg = carbon.ErrInexact, fmt.Sprintf("%s is no exact decimal number of %s; report it in %s", q, f.den, f.den)
+					}
+					return nil, decimal.Decimal{}, &ActivityError{Methodology: m.ref, Activity: a.ID, Problems: []Problem{p}}
 				}
 				return nil, decimal.Decimal{}, fmt.Errorf("%w: %s: factor %q is per %s, but the term so far measures %s", ErrCalculation, m.ref, sf.ID, f.den, unit)
+			}
+			if !dec.InRange(cv) {
+				return nil, decimal.Decimal{}, s.termOutOfRange(a, quantity, q)
 			}
 			b = append(b, " → "...)
 			b = dec.Append(b, cv)
@@ -296,13 +304,49 @@ func (s *sheet) exactTerm(a *carbon.Activity, quantity string, q carbon.Quantity
 			unit = f.num
 			converted = true
 		}
-		v = v.Mul(sf.Value)
+		if v = v.Mul(sf.Value); !dec.InRange(v) {
+			return nil, decimal.Decimal{}, s.termOutOfRange(a, quantity, q)
+		}
 	}
 	grams, err := convert(v, unit, carbon.Gram)
 	if err != nil {
 		return nil, decimal.Decimal{}, fmt.Errorf("%w: %s: term ends in %s, not a mass", ErrCalculation, m.ref, unitPhrase(unit))
 	}
+	if !dec.InRange(grams) {
+		return nil, decimal.Decimal{}, s.termOutOfRange(a, quantity, q)
+	}
 	return b, grams, nil
+}
+
+// termOutOfRange reports a term of quantity q, for activity a, whose
+// running product leaves the numbers carbonkit computes with exactly
+// (dec.InRange): written out, they would not parse back, and the result's
+// digest would depend on how the decimals were scaled.
+func (s *sheet) termOutOfRange(a *carbon.Activity, quantity string, q carbon.Quantity) error {
+	return &ActivityError{Methodology: s.m.ref, Activity: a.ID, Problems: []Problem{{
+		Field: quantityField(quantity), Err: ErrOutOfRange,
+		Msg: fmt.Sprintf("%s times the methodology's factors needs more than 1000 digits or decimal places", q),
+	}}}
+}
+
+// inRange reports whether every value of the finished sheet is within
+// dec.InRange: the terms' (which term checks), and the sums and adjustments
+// made of them.
+func (s *sheet) inRange() bool {
+	for i := range s.steps {
+		if !s.steps[i].val.inRange() {
+			return false
+		}
+	}
+	return s.be.inRange() && s.pe.inRange() && s.le.inRange() && s.er.inRange()
+}
+
+// inRange reports whether v is within dec.InRange.
+func (v *value) inRange() bool {
+	if v.fit {
+		return v.x.inRange()
+	}
+	return dec.InRange(v.d)
 }
 
 // run evaluates a declarative formula for a, as its calc would with Term.

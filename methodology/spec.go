@@ -114,17 +114,17 @@ func (s Status) String() string {
 	return fmt.Sprintf("Status(%d)", uint8(s))
 }
 
-// MarshalText encodes the status by name; an undefined status is an error
-// matching ErrInvalidField.
+// MarshalText encodes the status by name; an undefined status is a
+// *SpecError matching ErrInvalidSpec and ErrInvalidField.
 func (s Status) MarshalText() ([]byte, error) {
 	if s < Draft || s > Retired {
-		return nil, fmt.Errorf("%w: status %d is not defined", ErrInvalidField, uint8(s))
+		return nil, statusError(fmt.Sprintf("%d is not defined", uint8(s)))
 	}
 	return []byte(s.String()), nil
 }
 
-// UnmarshalText decodes "draft", "active" or "retired"; anything else is an
-// error matching ErrInvalidField.
+// UnmarshalText decodes "draft", "active" or "retired"; anything else is a
+// *SpecError matching ErrInvalidSpec and ErrInvalidField.
 func (s *Status) UnmarshalText(b []byte) error {
 	for i := Draft; i <= Retired; i++ {
 		if i.String() == string(b) {
@@ -132,7 +132,13 @@ func (s *Status) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: status %q is not draft, active or retired", ErrInvalidField, string(b))
+	return statusError(fmt.Sprintf("%q is not draft, active or retired", clip(string(b))))
+}
+
+// statusError reports a status that does not encode or decode: a problem of
+// a Spec, whichever Spec it is.
+func statusError(msg string) error {
+	return &SpecError{Problems: []Problem{{Field: "status", Err: ErrInvalidField, Msg: msg}}}
 }
 
 // Endorsement records an approval of a methodology version: by a standards
