@@ -72,10 +72,13 @@ func Regions() []Region {
 
 // ParseRegion returns the region with code s, accepted in any letter case
 // ("cn-gd" reads as CN-GD). An unknown code is a *ParseError matching
-// ErrUnknownRegion.
+// ErrUnknownRegion; so is one that only Unicode case folding would make
+// known ("CN-ſX", with a long s).
 func ParseRegion(s string) (Region, error) {
 	r := Region(strings.ToUpper(s))
-	if !r.Valid() {
+	// A known code is ASCII, so a non-ASCII letter in s that ToUpper mapped
+	// to ASCII (ſ to S) made r shorter than s.
+	if !r.Valid() || len(r) != len(s) {
 		return "", &ParseError{Func: "ParseRegion", Input: s, Err: ErrUnknownRegion}
 	}
 	return r, nil

@@ -29,7 +29,7 @@ func TestParseRegion(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, carbon.Zhejiang, r)
 
-	for _, bad := range []string{"", "GD", "CN-XX", "CN-GDX", "US-CA", "CN-44"} {
+	for _, bad := range []string{"", "GD", "CN-XX", "CN-GDX", "US-CA", "CN-44", "CN-ſX", "cn-hı"} {
 		t.Run(bad, func(t *testing.T) {
 			_, err := carbon.ParseRegion(bad)
 			require.ErrorIs(t, err, carbon.ErrUnknownRegion)
