@@ -167,6 +167,12 @@ func (m Mass) IntIn(u Unit, r Rounding) (int64, error) {
 // digits whose exponent, in the unit written, lies within ±1000: every mass
 // that carbonkit's parsers return, and the results of its methodologies.
 func (m Mass) String() string {
+	if e := m.g.Exponent(); e < -dec.MaxDigits || e > dec.MaxDigits {
+		// Far out of range, where comparing it with a kilogram would
+		// spell out its exponent's worth of digits: grams, as dec.Format
+		// writes such a value.
+		return dec.Format(m.g) + "g"
+	}
 	a := m.g.Abs()
 	switch {
 	case a.Cmp(decimal.New(1, 6)) >= 0:

@@ -218,6 +218,8 @@ func TestMassExtremeExponents(t *testing.T) {
 			}
 		})
 	}
+	require.Equal(t, "7e2147483647g", carbon.Grams(huge).String())
+	require.Equal(t, "7e-2147483648g", carbon.Grams(tiny).String())
 	// Unit errors come first.
 	_, err := carbon.Grams(tiny).IntIn(carbon.Kilometre, carbon.TowardZero)
 	require.ErrorIs(t, err, carbon.ErrDimensionMismatch)
