@@ -114,8 +114,10 @@ func (id AccountID) Parent() AccountID {
 	return id[:strings.LastIndexByte(string(id), ' ')]
 }
 
-// IsUser reports whether id is a user's parent or child account: an account
-// whose balance may never go below zero and whose credits become lots.
+// IsUser reports whether id, a valid account ID, is a user's parent or
+// child account: an account whose balance may never go below zero and whose
+// credits become lots. It tests the prefix only: of an ID that is not
+// valid (see Validate) it says nothing.
 func (id AccountID) IsUser() bool {
 	// The hot path: a prefix test, no parsing.
 	return len(id) > 5 && id[:5] == "user "

@@ -1,6 +1,7 @@
 package ledger
 
 import (
+	"errors"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -90,13 +91,18 @@ func (t *assetTable) register(a Asset, scale int) error {
 
 // Amount converts a decimal quantity of an asset's major unit (3.25 CNY) to
 // a count of its minor unit (325), rounding by r. Errors: ErrUnknownAsset,
-// ErrInvalidRequest for an undefined rounding mode, ErrOverflow for a result
+// ErrInvalidRequest for an undefined rounding mode or a decimal beyond what
+// carbonkit computes with (more than 1000 digits, or an exponent beyond
+// ±1000), ErrOverflow for a result
 // outside int64.
 func (l *Ledger) Amount(a Asset, v decimal.Decimal, r carbon.Rounding) (int64, error) {
 	const op = "Amount"
 	scale, ok := l.assets.scale(a)
 	if !ok {
 		return 0, newErr(op, ErrUnknownAsset, "asset "+strconv.Quote(string(a)))
+	}
+	if !dec.InRange(v) { // its shift could overflow the exponent, or spell out billions of digits
+		return 0, newErr(op, ErrInvalidRequest, "amount "+dec.Format(v)+" has more than 1000 digits or an exponent beyond ±1000")
 	}
 	n, ok := dec.Int64(v.Shift(int32(scale)), dec.Mode(r))
 	if !ok {
@@ -109,12 +115,13 @@ func (l *Ledger) Amount(a Asset, v decimal.Decimal, r carbon.Rounding) (int64, e
 }
 
 // MassAmount converts m to an amount of CO2e (milligrams), rounding by r.
-// Errors: ErrInvalidRequest for an undefined rounding mode, ErrOverflow.
+// Errors: ErrInvalidRequest for an undefined rounding mode or a mass whose
+// exponent lies beyond ±1000 (see carbon.Mass.IntIn), ErrOverflow.
 func MassAmount(m carbon.Mass, r carbon.Rounding) (int64, error) {
 	n, err := m.IntIn(carbon.Milligram, r)
 	if err != nil {
 		kind := ErrOverflow
-		if r.String() == "invalid" {
+		if r.String() == "invalid" || errors.Is(err, carbon.ErrOutOfRange) {
 			kind = ErrInvalidRequest
 		}
 		return 0, &Error{Op: "MassAmount", Kind: kind, Detail: "mass " + m.String(), Err: err}

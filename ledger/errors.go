@@ -91,7 +91,7 @@ type Error struct {
 	Err    error  // the underlying error, if any
 }
 
-// Error implements error: "ledger: post: insufficient funds: account ...".
+// Error implements error: "ledger: Post: insufficient funds: account ...".
 func (e *Error) Error() string {
 	b := make([]byte, 0, 64+len(e.Detail))
 	b = append(b, "ledger: "...)

@@ -559,6 +559,16 @@ func TestAssets(t *testing.T) {
 	require.ErrorIs(t, err, ledger.ErrUnknownAsset)
 	_, err = e.l.Amount(ledger.CNY, decimal.Zero, carbon.Rounding(0))
 	require.ErrorIs(t, err, ledger.ErrInvalidRequest)
+	// Decimals whose exponents shifting would overflow, or expand to
+	// millions of digits first.
+	for _, exp := range []int32{math.MaxInt32, math.MinInt32, 1 << 23} {
+		require.NotPanics(t, func() {
+			_, err = e.l.Amount(ledger.CNY, decimal.New(1, exp), carbon.TowardZero)
+		}, "1e%d", exp)
+		require.ErrorIs(t, err, ledger.ErrInvalidRequest, "1e%d", exp)
+	}
+	_, err = ledger.MassAmount(carbon.Grams(decimal.New(1, math.MaxInt32-1)), carbon.TowardZero)
+	require.ErrorIs(t, err, ledger.ErrInvalidRequest)
 
 	m, err := carbon.ParseMass("1.5kg")
 	require.NoError(t, err)

@@ -360,9 +360,11 @@ func (l *Ledger) Reverse(ctx context.Context, r ReverseRequest) (Entry, error) {
 // Expire moves what is left of every lot that expired at or before asOf to
 // the breakage account, with one expiry entry per account (opening the
 // breakage account if needed), and returns the entries. Amounts reserved by
-// pending holds are not expired until the hold is resolved. It is
-// idempotent: a lot is expired once, and a retry with the same asOf returns
-// the same entries. Errors: ErrInvalidRequest for a zero asOf, ErrStore,
+// pending holds are not expired until the hold is resolved. A retry is
+// safe: a lot is expired once, so a retry with the same asOf expires only
+// what the first call left, and returns only the entries it made itself
+// (none, if the first call finished; the first call's are in History and
+// Changes). Errors: ErrInvalidRequest for a zero asOf, ErrStore,
 // ErrConflict. On an error, the entries already committed stay committed
 // and are returned with the error.
 func (l *Ledger) Expire(ctx context.Context, asOf time.Time) ([]Entry, error) {

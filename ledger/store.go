@@ -175,7 +175,10 @@ type Tx interface {
 	// key. So does an entry whose ID is taken (the Ledger then retries with
 	// a new ID). A store may take the keys at InsertEntry or only at
 	// commit (a database store that sends its writes with the commit):
-	// of two transactions racing for a key, either may win.
+	// of two transactions racing for a key, either may win. The loser
+	// fails with ErrConflict even if its other writes would fail too (a
+	// lot refilled past its amount): they may fail because of the
+	// winner's writes, which the Ledger, retrying, then finds.
 	InsertEntry(ctx context.Context, e *Entry, keys []string) error
 }
 

@@ -498,6 +498,15 @@ func (t *tx) commit() error {
 	}()
 
 	if err := t.check(find); err != nil {
+		// Of two transactions with one key the first to commit wins and
+		// the other fails with ErrConflict, whatever else its writes would
+		// break, as that may be the winner's doing.
+		s.idx.Lock()
+		cerr := t.claim()
+		s.idx.Unlock()
+		if cerr != nil {
+			return cerr
+		}
 		return err
 	}
 	// idx is held from the claim of the entries' IDs and keys to their

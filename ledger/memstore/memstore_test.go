@@ -117,8 +117,31 @@ func TestInsertEntryClaimsAtCommit(t *testing.T) {
 		}
 	}
 
+	// The loser fails with ErrConflict even when its other writes fail the
+	// commit's checks too: what they break may be the winner's doing (a lot
+	// the winner refilled, which the loser refills again).
+	l, err := ledger.New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.OpenUser(ctx, "u-9"); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Update(ctx, func(tx ledger.Tx) error {
+		if err := tx.InsertEntry(ctx, &ledger.Entry{ID: "w", Kind: ledger.KindTransfer}, []string{"k:w"}); err != nil {
+			return err
+		}
+		if err := insert("w2", "k:w"); err != nil {
+			t.Errorf("insert while the first is in flight: %v", err)
+		}
+		return tx.AddLot(ctx, ledger.UserAccount("u-9"), ledger.LotID{Entry: "no-such-entry"}, 1)
+	})
+	if !errors.Is(err, ledger.ErrConflict) {
+		t.Errorf("commit of the transaction that lost, with a write that fails: %v, want ErrConflict", err)
+	}
+
 	rollback := errors.New("roll back")
-	err := s.Update(ctx, func(tx ledger.Tx) error {
+	err = s.Update(ctx, func(tx ledger.Tx) error {
 		if err := tx.InsertEntry(ctx, &ledger.Entry{ID: "r", Kind: ledger.KindTransfer}, []string{"k:r"}); err != nil {
 			return err
 		}

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 	t.Run("IdempotencyRace", func(t *testing.T) { testIdempotencyRace(t, newStore(t)) })
 	t.Run("SpendRace", func(t *testing.T) { testSpendRace(t, newStore(t)) })
 	t.Run("HoldResolutionRace", func(t *testing.T) { testHoldRace(t, newStore(t)) })
+	t.Run("ReversalRace", func(t *testing.T) { testReversalRace(t, newStore) })
 	t.Run("ViewIsolation", func(t *testing.T) { testViewIsolation(t, newStore(t)) })
 	t.Run("HistoryAndFeed", func(t *testing.T) { testHistory(t, newStore(t)) })
 	t.Run("ManyLots", func(t *testing.T) { testManyLots(t, newStore(t)) })
@@ -877,6 +878,97 @@ func testHoldRace(t *testing.T, s ledger.Store) {
 		t.Fatalf("%d resolutions succeeded, %d refused; want 1 and 7", wins.Load(), finalised.Load())
 	}
 	fx.check()
+}
+
+// testReversalRace reverses a spend twice at once: the second call looks
+// the reversal's once-only key up while the first holds the locks, finds it
+// free, and builds its reversal only once the first has committed. The
+// shop could refund the spend twice, so the key alone stands between the
+// calls and a double refund, and the second must report it as taken: under
+// another key with ErrAlreadyReversed, under the same key (a retry of the
+// same request) with the first call's entry.
+func testReversalRace(t *testing.T, newStore func(t *testing.T) ledger.Store) {
+	for _, sameKey := range []bool{false, true} {
+		t.Run(fmt.Sprintf("sameKey=%v", sameKey), func(t *testing.T) {
+			ps := &pausing{Store: newStore(t), locked: make(chan struct{}), release: make(chan struct{}), locking: make(chan struct{})}
+			fx := newFixture(t, ps)
+			fx.must(fx.earn("u-1", "food", 50))
+			sp, err := fx.l.Spend(fx.ctx, ledger.Spend{Key: "rs-1", User: "u-1", Partner: "food", Asset: ledger.Points, Amount: 40, To: shop})
+			fx.must(sp, err)
+			fx.must(fx.earn("u-2", "food", 40))
+			fx.must(fx.l.Spend(fx.ctx, ledger.Spend{Key: "rs-2", User: "u-2", Partner: "food", Asset: ledger.Points, Amount: 40, To: shop}))
+
+			ps.armed.Store(true)
+			var first, second ledger.Entry
+			var err1, err2 error
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				first, err1 = fx.l.Reverse(fx.ctx, ledger.ReverseRequest{Key: "rr-1", Entry: sp.ID})
+			}()
+			<-ps.locked
+			key := "rr-2"
+			if sameKey {
+				key = "rr-1"
+			}
+			go func() {
+				<-ps.locking // the second has looked its keys up
+				close(ps.release)
+			}()
+			second, err2 = fx.l.Reverse(fx.ctx, ledger.ReverseRequest{Key: key, Entry: sp.ID})
+			<-done
+			if err1 != nil {
+				t.Fatal(err1)
+			}
+			switch {
+			case sameKey && (err2 != nil || second.ID != first.ID):
+				t.Errorf("the same request again: entry %q, %v; want the first call's %q", second.ID, err2, first.ID)
+			case !sameKey && !errors.Is(err2, ledger.ErrAlreadyReversed):
+				t.Errorf("under another key: entry %q, %v; want ErrAlreadyReversed", second.ID, err2)
+			}
+			if b, err := fx.l.Balance(fx.ctx, ledger.PartnerAccount("u-1", "food"), ledger.Points); err != nil || b.Posted != 50 {
+				t.Errorf("u-1 holds %+v, %v; want the 50 earned", b, err)
+			}
+			fx.check()
+		})
+	}
+}
+
+// pausing is a Store whose first transaction, once armed, waits after
+// taking its locks until release is closed, and whose second closes
+// locking as it asks for its locks. It hides the optional interfaces of the
+// store it wraps, so the Ledger takes every lock with Lock.
+type pausing struct {
+	ledger.Store
+	armed                    atomic.Bool
+	n                        atomic.Int32
+	locked, release, locking chan struct{}
+}
+
+func (s *pausing) Update(ctx context.Context, fn func(ledger.Tx) error) error {
+	var no int32
+	if s.armed.Load() {
+		no = s.n.Add(1)
+	}
+	return s.Store.Update(ctx, func(tx ledger.Tx) error { return fn(&pausingTx{Tx: tx, s: s, no: no}) })
+}
+
+type pausingTx struct {
+	ledger.Tx
+	s  *pausing
+	no int32 // the transaction's number since armed, 0 before
+}
+
+func (t *pausingTx) Lock(ctx context.Context, ids []ledger.AccountID) error {
+	if t.no == 2 {
+		close(t.s.locking)
+	}
+	err := t.Tx.Lock(ctx, ids)
+	if t.no == 1 {
+		close(t.s.locked)
+		<-t.s.release
+	}
+	return err
 }
 
 // testViewIsolation reads the trial balance while transfers commit: every
