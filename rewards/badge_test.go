@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -384,6 +386,44 @@ func TestParseBadgesReportsEveryProblem(t *testing.T) {
 			require.Equal(t, tc.paths, problemPaths(t, err, rewards.ErrInvalidBadge), "%v", err)
 		})
 	}
+}
+
+// ParseBadges refuses nesting deeper than a valid document can need as it
+// reads it, so that megabytes of brackets cost neither stack nor time;
+// criteria one level too deep still reach validation, which names them.
+func TestParseBadgesNestingLimit(t *testing.T) {
+	// nested is a badge whose one level is depth criteria deep: all-ofs
+	// around a points criterion.
+	nested := func(depth int) []byte {
+		c := `{"kind": "points", "min": 1}`
+		for range depth - 1 {
+			c = `{"kind": "all", "of": [` + c + `]}`
+		}
+		return []byte(`[{"id": "a", "title": "A", "levels": [` + c + `]}]`)
+	}
+	level := func(depth int) string { return "$[0].levels[0]" + strings.Repeat(".of[0]", depth-1) }
+
+	defs, err := rewards.ParseBadges(nested(rewards.MaxCriterionDepth))
+	require.NoError(t, err, "the deepest criteria allowed")
+	require.Len(t, defs, 1)
+
+	_, err = rewards.ParseBadges(nested(rewards.MaxCriterionDepth + 1))
+	require.Equal(t, []string{level(rewards.MaxCriterionDepth + 1)}, problemPaths(t, err, rewards.ErrInvalidBadge))
+	require.ErrorContains(t, err, fmt.Sprintf("criteria nested more than %d deep", rewards.MaxCriterionDepth))
+
+	_, err = rewards.ParseBadges(nested(rewards.MaxCriterionDepth + 2))
+	require.Equal(t, []string{level(rewards.MaxCriterionDepth + 2)}, problemPaths(t, err, rewards.ErrInvalidBadge))
+	require.ErrorContains(t, err, "JSON nested more than")
+
+	// Under MaxBadgeJSON, and far deeper than a goroutine's stack allows
+	// recursion for.
+	brackets := []byte(strings.Repeat("[", 3<<20))
+	require.Less(t, len(brackets), rewards.MaxBadgeJSON)
+	_, err = rewards.ParseBadges(brackets)
+	paths := problemPaths(t, err, rewards.ErrInvalidBadge)
+	require.Len(t, paths, 1)
+	require.Regexp(t, `^\$(\[0\])+$`, paths[0])
+	require.ErrorContains(t, err, fmt.Sprintf("badge criteria nest at most %d deep", rewards.MaxCriterionDepth))
 }
 
 func TestLevelScale(t *testing.T) {
