@@ -449,3 +449,26 @@ func TestLevelScale(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "Chick", custom.For(10).Level.Name)
 }
+
+// The zero LevelScale, and a nil one, are the default scale: called
+// directly, and as the mascot scale of Badges.
+func TestZeroLevelScaleIsTheDefault(t *testing.T) {
+	ctx := context.Background()
+	def := rewards.DefaultLevelScale()
+	for name, s := range map[string]*rewards.LevelScale{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			require.Equal(t, def.Levels(), s.Levels())
+			for _, lifetime := range []carbon.Points{math.MinInt64, 0, 150, math.MaxInt64} {
+				require.Equal(t, def.For(lifetime), s.For(lifetime), "lifetime %d", lifetime)
+			}
+			b, err := rewards.NewBadges(rewards.NewMemBadgeStore(), nil, &rewards.BadgesOptions{Levels: s})
+			require.NoError(t, err)
+			res, err := b.Apply(ctx, credit("a1", "u1", 150, day0))
+			require.NoError(t, err)
+			require.Equal(t, "Sprout", res.After.Level.Name)
+			lv, err := b.Level(ctx, "u1")
+			require.NoError(t, err)
+			require.Equal(t, def.For(150), lv)
+		})
+	}
+}
