@@ -120,7 +120,7 @@ func (s *MemBoardStore) Add(ctx context.Context, board BoardID, user carbon.User
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	if user == "" || at.Before(minTime) || !at.Before(maxTime) {
+	if user == "" || !inTimeRange(at) {
 		return false, newErr("MemBoardStore.Add", ErrInvalidArgument, fmt.Sprintf("user %q at %s", user, at.Format(time.RFC3339)))
 	}
 	if delta == 0 {
