@@ -103,17 +103,24 @@ func (r *Receipt) Earning() Earning {
 // was avoided); a zero reduction posts nothing and returns a receipt
 // without an Entry.
 //
-// Errors (nothing changes): ErrInvalidActivity, ErrUnknownPartner,
-// ErrNotLinked, ErrNoPolicy, ErrNotQuantifiable, ErrReplayMismatch,
-// ErrOverflow, ErrStore (a programme store failed), ErrLedger (the ledger
-// failed; the credit may be pending: repeat the call). ErrFollowUp comes
-// with a valid receipt: the credit committed, but feeding a consumer,
-// publishing or settling the cap reservation (CapSettler) failed;
-// repeating the call completes it.
+// Errors (nothing changes): ErrInvalidActivity (also for an OccurredAt
+// outside 1900 to 2199 in UTC, the times an Earning can carry),
+// ErrUnknownPartner, ErrNotLinked, ErrNoPolicy, ErrNotQuantifiable,
+// ErrReplayMismatch, ErrOverflow, ErrStore (a programme store failed),
+// ErrLedger (the ledger failed; the credit may be pending: repeat the
+// call). ErrFollowUp comes with a valid receipt: the credit committed, but
+// feeding a consumer, publishing or settling the cap reservation
+// (CapSettler) failed; repeating the call completes it.
 func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error) {
 	const op = "Programme.Earn"
 	if err := a.Validate(); err != nil {
 		return Receipt{}, &Error{Op: op, Kind: ErrInvalidActivity, Err: err}
+	}
+	if !inTimeRange(a.OccurredAt) {
+		// The credit's Earning would carry this time, and every consumer
+		// (Badges, Boards, Footprints, Resync) would refuse it for good.
+		return Receipt{}, newErr(op, ErrInvalidActivity, fmt.Sprintf("occurred_at %s is outside %s, the times an Earning can carry",
+			a.OccurredAt.Format(time.RFC3339Nano), timeRange))
 	}
 	pt, err := p.partner(ctx, op, a.Partner)
 	if err != nil {

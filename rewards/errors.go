@@ -47,7 +47,9 @@ var (
 	// The Programme's errors (earning, redemption, donation).
 
 	// ErrInvalidActivity: an activity failed validation; the *Error unwraps
-	// to the carbon.ValidationError naming every problem.
+	// to the carbon.ValidationError naming every problem. An activity valid
+	// in itself but dated outside the times an Earning can carry (1900 to
+	// 2199 in UTC) gets an *Error whose detail names the time.
 	ErrInvalidActivity = errors.New("rewards: invalid activity")
 	// ErrNotQuantifiable: no methodology in force quantifies the activity
 	// (unknown scenario, outside every version's validity, a condition not
