@@ -131,14 +131,19 @@ type Donation struct {
 // neither does. Repeating the request with the same key returns the
 // original donation.
 //
-// Errors (nothing changes, every balance as it was): ErrInvalidArgument,
+// Errors (nothing changes, every balance as it was): ErrInvalidArgument
+// (a malformed key, user or partner, or points not positive),
 // ErrUnknownSponsor, ErrNotLinked, ErrInsufficientPoints,
 // ErrBudgetExhausted (the sponsor's budget cannot pay the red packet),
 // ErrReplayMismatch, ErrLedger; ErrFollowUp with a valid donation when
 // only publishing failed.
 func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, error) {
 	const op = "Programme.Donate"
-	if err := errors.Join(carbon.ValidateID("key", req.Key), req.User.Validate()); err != nil {
+	var partnerErr error
+	if req.Partner != "" {
+		partnerErr = req.Partner.Validate()
+	}
+	if err := errors.Join(carbon.ValidateID("key", req.Key), req.User.Validate(), partnerErr); err != nil {
 		return Donation{}, &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
 	}
 	if req.Points <= 0 {

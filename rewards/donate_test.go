@@ -93,6 +93,8 @@ func TestDonate(t *testing.T) {
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 0, Sponsor: "acme"}, rewards.ErrInvalidArgument},
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1000, Sponsor: "acme"}, rewards.ErrInsufficientPoints},
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1, Sponsor: "acme", Partner: "didi"}, rewards.ErrNotLinked},
+		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1, Sponsor: "acme", Partner: "bad partner"}, rewards.ErrInvalidArgument},
+		{rewards.DonateRequest{Key: "d3", User: "u 2", Points: 1, Sponsor: "acme"}, rewards.ErrInvalidArgument},
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1, Sponsor: "acme"}, rewards.ErrBudgetExhausted},
 	} {
 		_, err := e.p.Donate(e.ctx, tc.req)
