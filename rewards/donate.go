@@ -61,7 +61,8 @@ func (s Sponsor) fundingAccount() ledger.AccountID { return ledger.SponsorAccoun
 // go negative: its balance is minus what the sponsor has put in). It opens
 // both accounts if needed. Errors: ErrInvalidArgument (a malformed key,
 // fen not positive), ErrUnknownSponsor, ErrReplayMismatch (key reused for
-// another request), ErrLedger.
+// another request), ErrOverflow (the budget, or what the sponsor has put
+// in, would leave int64; nothing changes), ErrLedger.
 func (p *Programme) FundSponsor(ctx context.Context, key, sponsor string, fen int64) error {
 	const op = "Programme.FundSponsor"
 	if err := carbon.ValidateID("key", key); err != nil {
@@ -135,8 +136,9 @@ type Donation struct {
 // (a malformed key, user or partner, or points not positive),
 // ErrUnknownSponsor, ErrNotLinked, ErrInsufficientPoints,
 // ErrBudgetExhausted (the sponsor's budget cannot pay the red packet),
-// ErrReplayMismatch, ErrLedger; ErrFollowUp with a valid donation when
-// only publishing failed.
+// ErrReplayMismatch, ErrOverflow (the red packet, or a balance it or the
+// points go to, would leave int64), ErrLedger; ErrFollowUp with a valid
+// donation when only publishing failed.
 func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, error) {
 	const op = "Programme.Donate"
 	var partnerErr error

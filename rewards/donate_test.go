@@ -1,6 +1,7 @@
 package rewards_test
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -101,6 +102,32 @@ func TestDonate(t *testing.T) {
 		require.ErrorIs(t, err, tc.want, "%+v", tc.req)
 	}
 	require.Equal(t, before, e.balances("u2"))
+	require.Equal(t, n, e.entries())
+}
+
+// Funding a sponsor refuses bad input, and a budget past int64, with typed
+// errors and changes nothing.
+func TestFundSponsorBadInput(t *testing.T) {
+	e := newEnv(t, nil)
+	require.NoError(t, e.p.FundSponsor(e.ctx, "f1", "acme", math.MaxInt64))
+	before, n := e.balances("u1"), e.entries()
+	for _, tc := range []struct {
+		name, key, sponsor string
+		fen                int64
+		want               error
+	}{
+		{"malformed key", "a key", "acme", 1, rewards.ErrInvalidArgument},
+		{"zero", "f2", "acme", 0, rewards.ErrInvalidArgument},
+		{"unknown sponsor", "f2", "nobody", 1, rewards.ErrUnknownSponsor},
+		{"key reused", "f1", "acme", 1, rewards.ErrReplayMismatch},
+		{"budget past int64", "f2", "acme", 1, rewards.ErrOverflow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := e.p.FundSponsor(e.ctx, tc.key, tc.sponsor, tc.fen)
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+	require.Equal(t, before, e.balances("u1"))
 	require.Equal(t, n, e.entries())
 }
 

@@ -313,7 +313,7 @@ func (p *Programme) postTo(ctx context.Context, op string, r Receipt, issuance, 
 				return Receipt{}, &Error{Op: op, Kind: ErrNotLinked, Detail: fmt.Sprintf("user %q has no open account for partner %q", r.User, r.Partner), Err: err}
 			}
 			return Receipt{}, ledgerErr(op, err, fmt.Sprintf("crediting activity %q of partner %q", r.ActivityID, r.Partner),
-				ledger.ErrIdempotencyConflict, ErrReplayMismatch, ledger.ErrOverflow, ErrOverflow)
+				ledger.ErrIdempotencyConflict, ErrReplayMismatch)
 		}
 		r.Entry, r.CreditedAt = e.ID, e.Recorded
 	} else {

@@ -35,8 +35,8 @@ var (
 	ErrBoardFrozen = errors.New("rewards: board frozen")
 	// ErrNotMember: a rank asked for a user who has no score on the board.
 	ErrNotMember = errors.New("rewards: user not on board")
-	// ErrOverflow: a score or total that would not fit in int64. Nothing
-	// changes.
+	// ErrOverflow: a score, total or balance that would not fit in int64.
+	// Nothing changes.
 	ErrOverflow = errors.New("rewards: overflow")
 	// ErrStore: a store failed for a reason of its own (I/O, a cancelled
 	// context). Whether the change was applied is unknown; applying the same

@@ -323,12 +323,17 @@ func (p *Programme) stripe(parts ...string) *sync.Mutex {
 
 // ledgerErr wraps a ledger error for op: the ledger's refusals become
 // the programme's kinds (as listed in kinds, ledger sentinel to rewards
-// sentinel), anything else ErrLedger.
+// sentinel, and ledger.ErrOverflow, wherever it comes from, ErrOverflow),
+// anything else ErrLedger. ErrLedger tells the caller the write may have
+// committed, so a definite refusal must not become it.
 func ledgerErr(op string, err error, detail string, kinds ...error) error {
 	for i := 0; i+1 < len(kinds); i += 2 {
 		if errors.Is(err, kinds[i]) {
 			return &Error{Op: op, Kind: kinds[i+1], Detail: detail, Err: err}
 		}
+	}
+	if errors.Is(err, ledger.ErrOverflow) {
+		return &Error{Op: op, Kind: ErrOverflow, Detail: detail, Err: err}
 	}
 	return &Error{Op: op, Kind: ErrLedger, Detail: detail, Err: err}
 }

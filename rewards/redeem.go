@@ -359,8 +359,10 @@ func (p *Programme) hold(ctx context.Context, op string, rd Redemption, rw Rewar
 // reward's payee) and the unit stays taken. Fulfilling a fulfilled
 // redemption returns it (Replayed set). Errors: ErrInvalidArgument,
 // ErrUnknownRedemption, ErrRedemptionFinal (it was voided, or its hold
-// expired: it is then voided and its stock returned), ErrStore, ErrLedger;
-// ErrFollowUp with a valid redemption when only publishing failed.
+// expired: it is then voided and its stock returned), ErrOverflow (the
+// payee's balance would leave int64: the redemption stays held), ErrStore,
+// ErrLedger; ErrFollowUp with a valid redemption when only publishing
+// failed.
 func (p *Programme) Fulfil(ctx context.Context, id string) (Redemption, error) {
 	const op = "Programme.Fulfil"
 	rd, unlock, err := p.resolvable(ctx, op, id)
