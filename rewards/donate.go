@@ -130,15 +130,17 @@ type Donation struct {
 // charity account and pays the sponsor's red packet into the user's parent
 // account, in ONE ledger entry (both assets), so that either both happen or
 // neither does. Repeating the request with the same key returns the
-// original donation.
+// original donation. The first donation that can be made opens the
+// charity account; a refused one opens no account.
 //
 // Errors (nothing changes, every balance as it was): ErrInvalidArgument
 // (a malformed key, user or partner, or points not positive),
 // ErrUnknownSponsor, ErrNotLinked, ErrInsufficientPoints,
-// ErrBudgetExhausted (the sponsor's budget cannot pay the red packet),
-// ErrReplayMismatch, ErrOverflow (the red packet, or a balance it or the
-// points go to, would leave int64), ErrLedger; ErrFollowUp with a valid
-// donation when only publishing failed.
+// ErrBudgetExhausted (the sponsor's budget, empty until FundSponsor,
+// cannot pay the red packet), ErrReplayMismatch, ErrOverflow (the red
+// packet, or a balance it or the points go to, would leave int64),
+// ErrLedger; ErrFollowUp with a valid donation when only publishing
+// failed.
 func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, error) {
 	const op = "Programme.Donate"
 	var partnerErr error
@@ -164,12 +166,8 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 			return Donation{}, err
 		}
 	}
-	if err := p.openSponsor(ctx, op, s); err != nil {
-		return Donation{}, err
-	}
-	if _, err := p.ledger.OpenAccount(ctx, p.charity, ledger.BalancePolicy{}); err != nil {
-		return Donation{}, ledgerErr(op, err, "opening "+string(p.charity))
-	}
+	// Donate opens no account before it knows the donation can be made
+	// (see postDonation), so that a refused one changes nothing.
 	mu := p.stripe("donate", req.Key)
 	mu.Lock()
 	defer mu.Unlock()
@@ -202,6 +200,11 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 
 // postDonation posts the donation's one entry, reading the user's lots
 // again if a concurrent spend took the ones it chose.
+//
+// It opens no account ahead: the sponsor's budget is opened by
+// FundSponsor (a red packet is at least 1 fen, so a sponsor never funded
+// cannot pay one), and the charity account, on the first donation that
+// finds it missing, only once that donation's other conditions hold.
 func (p *Programme) postDonation(ctx context.Context, op string, req DonateRequest, s Sponsor, fen int64, key string, meta map[string]string) (ledger.Entry, error) {
 	for attempt := 0; ; attempt++ {
 		debits, err := p.donationDebits(ctx, op, req)
@@ -226,10 +229,74 @@ func (p *Programme) postDonation(ctx context.Context, op string, req DonateReque
 				continue
 			}
 		}
+		if errors.Is(err, ledger.ErrUnknownAccount) {
+			opened, oerr := p.donationAccounts(ctx, op, req, s, fen, err)
+			if oerr != nil {
+				return ledger.Entry{}, oerr
+			}
+			if opened {
+				continue
+			}
+		}
 		return ledger.Entry{}, ledgerErr(op, err, fmt.Sprintf("donation %q", req.Key),
 			ledger.ErrInsufficientFunds, ErrInsufficientPoints, ledger.ErrUnknownAccount, ErrNotLinked,
 			ledger.ErrIdempotencyConflict, ErrReplayMismatch)
 	}
+}
+
+// donationAccounts handles a donation refused for an unknown account
+// (cause): a sponsor never funded has an empty budget (ErrBudgetExhausted),
+// and a missing charity account is opened, once the donation's other
+// conditions are checked (the budget covers the red packet, and the user
+// has the points: for a parent donation, the allocation that made its
+// debits has just found them), and reported as opened for the caller to
+// post again. Anything else missing is the user's account, which the
+// caller reports. A concurrent spend can still refuse the donation once
+// the charity account is open; the account, empty, is the one every
+// donation needs.
+func (p *Programme) donationAccounts(ctx context.Context, op string, req DonateRequest, s Sponsor, fen int64, cause error) (bool, error) {
+	budget := ledger.SponsorAccount(s.Name)
+	missing := func(id ledger.AccountID) (bool, error) {
+		_, err := p.ledger.Account(ctx, id)
+		if errors.Is(err, ledger.ErrUnknownAccount) {
+			return true, nil
+		}
+		if err != nil {
+			return false, ledgerErr(op, err, "reading "+string(id))
+		}
+		return false, nil
+	}
+	if gone, err := missing(budget); err != nil || gone {
+		if gone {
+			err = &Error{Op: op, Kind: ErrBudgetExhausted, Detail: fmt.Sprintf("sponsor %q was never funded, the red packet is %d fen", s.Name, fen), Err: cause}
+		}
+		return false, err
+	}
+	if gone, err := missing(p.charity); err != nil || !gone {
+		return false, err
+	}
+	b, err := p.ledger.Balance(ctx, budget, ledger.CNY)
+	if err != nil {
+		return false, ledgerErr(op, err, "reading "+string(budget))
+	}
+	if avail, _ := b.Available(); avail < fen {
+		return false, newErr(op, ErrBudgetExhausted, fmt.Sprintf("sponsor %q has %d fen, the red packet is %d", s.Name, avail, fen))
+	}
+	if req.Partner != "" {
+		child := ledger.PartnerAccount(req.User, req.Partner)
+		b, err := p.ledger.Balance(ctx, child, ledger.Points)
+		if err != nil {
+			return false, ledgerErr(op, err, "reading "+string(child), ledger.ErrUnknownAccount, ErrNotLinked)
+		}
+		if avail, _ := b.Available(); avail < int64(req.Points) {
+			return false, &Error{Op: op, Kind: ErrInsufficientPoints, Err: ledger.ErrInsufficientFunds,
+				Detail: fmt.Sprintf("user %q has %d points available with partner %q, the donation is %d", req.User, avail, req.Partner, req.Points)}
+		}
+	}
+	if _, err := p.ledger.OpenAccount(ctx, p.charity, ledger.BalancePolicy{}); err != nil {
+		return false, ledgerErr(op, err, "opening "+string(p.charity))
+	}
+	return true, nil
 }
 
 // donationDebits returns the postings that take the donation's points from
