@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
@@ -18,17 +19,33 @@ import (
 //
 //	red packet = min(points × FenPerPoint, MaxFen)
 //
-// The budget is funded with FundSponsor.
+// The budget is funded with FundSponsor, from the funding account
+// ledger.SponsorAccount(Name + ".funding"). So Name is a carbon identifier
+// of at most MaxSponsorNameLen bytes that does not end in ".funding"
+// (which would make it another sponsor's funding account).
 type Sponsor struct {
 	Name        string `json:"name"`
 	FenPerPoint int64  `json:"fen_per_point"`
 	MaxFen      int64  `json:"max_fen,omitempty"`
 }
 
+// fundingSuffix makes a sponsor's funding account name of its own.
+const fundingSuffix = ".funding"
+
+// MaxSponsorNameLen is the longest Sponsor.Name, in bytes: its funding
+// account's name, eight bytes longer, must be an identifier too.
+const MaxSponsorNameLen = carbon.MaxIDLen - len(fundingSuffix)
+
 func (s Sponsor) validate() error {
 	switch {
 	case ledger.SponsorAccount(s.Name).Validate() != nil:
 		return fmt.Errorf("name %q is not a valid identifier", s.Name)
+	case len(s.Name) > MaxSponsorNameLen:
+		return fmt.Errorf("name %q is %d bytes, more than %d: its funding account %q would not be a valid identifier",
+			s.Name, len(s.Name), MaxSponsorNameLen, s.fundingAccount())
+	case strings.HasSuffix(s.Name, fundingSuffix):
+		return fmt.Errorf("name %q ends in %q: it is the funding account of sponsor %q",
+			s.Name, fundingSuffix, strings.TrimSuffix(s.Name, fundingSuffix))
 	case s.FenPerPoint <= 0 || s.FenPerPoint > 1_000_000:
 		return fmt.Errorf("fen per point %d is outside 1 to 1000000", s.FenPerPoint)
 	case s.MaxFen < 0:
@@ -54,7 +71,9 @@ func (s Sponsor) redPacket(points int64) (int64, bool) {
 
 // fundingAccount is the contra account of a sponsor's budget: its
 // negative balance is what the sponsor has put in.
-func (s Sponsor) fundingAccount() ledger.AccountID { return ledger.SponsorAccount(s.Name + ".funding") }
+func (s Sponsor) fundingAccount() ledger.AccountID {
+	return ledger.SponsorAccount(s.Name + fundingSuffix)
+}
 
 // FundSponsor adds fen to sponsor's budget, under the idempotency key key,
 // from the sponsor's funding account ("sponsor NAME.funding", which may

@@ -156,7 +156,9 @@ func newPartner(id carbon.PartnerID) *partner {
 // the ledger l. It returns an *Error matching ErrInvalidArgument for a nil
 // reg or l, a malformed partner, charity or hold timeout, a
 // *ValidationError matching ErrInvalidPolicy for a malformed or duplicated
-// policy, and one matching ErrInvalidArgument for a malformed sponsor.
+// policy, and an *Error matching ErrInvalidArgument for a sponsor listed
+// twice or malformed (including a name its funding account cannot take,
+// see Sponsor).
 func NewProgramme(reg *methodology.Registry, l *ledger.Ledger, opts *ProgrammeOptions) (*Programme, error) {
 	const op = "NewProgramme"
 	switch {
