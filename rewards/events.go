@@ -181,8 +181,13 @@ func (p *Programme) Resync(ctx context.Context, after uint64, limit int) (uint64
 // only publishing failed: Snapshot re-derives a missed event.
 func (p *Programme) CloseBoards(ctx context.Context, k int) ([]Snapshot, error) {
 	const op = "Programme.CloseBoards"
-	if p.boards == nil {
+	switch {
+	case p.boards == nil:
 		return nil, newErr(op, ErrInvalidArgument, "the programme has no boards")
+	case k < 0 || k > MaxPage:
+		// Checked here, not only by Snapshot: while no board has closed,
+		// Snapshot is never called.
+		return nil, newErr(op, ErrInvalidArgument, "k "+strconv.Itoa(k)+" is outside 0 to "+strconv.Itoa(MaxPage))
 	}
 	var out []Snapshot
 	var events []Event

@@ -684,11 +684,21 @@ func TestResyncAndCloseBoards(t *testing.T) {
 	require.Contains(t, e2.events.types(), rewards.EventBadgeAwarded)
 
 	// Before the board closes there is nothing to announce; after, once.
+	// A k out of range is refused either way.
+	for _, k := range []int{-1, rewards.MaxPage + 1} {
+		_, err = e.p.CloseBoards(e.ctx, k)
+		require.ErrorIs(t, err, rewards.ErrInvalidArgument, "k %d", k)
+	}
 	snaps, err := e.p.CloseBoards(e.ctx, 3)
 	require.NoError(t, err)
 	require.Empty(t, snaps)
 	e.clock.Set(time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai))
 	e.events.reset()
+	for _, k := range []int{-1, rewards.MaxPage + 1} {
+		_, err = e.p.CloseBoards(e.ctx, k)
+		require.ErrorIs(t, err, rewards.ErrInvalidArgument, "k %d", k)
+	}
+	require.Empty(t, e.events.types(), "a refused call freezes nothing")
 	snaps, err = e.p.CloseBoards(e.ctx, 3)
 	require.NoError(t, err)
 	require.Len(t, snaps, 1)
