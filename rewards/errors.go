@@ -128,7 +128,7 @@ type Error struct {
 	Err    error  // the underlying error, if any
 }
 
-// Error implements error: `rewards: Boards.Top: invalid argument: k -1 is negative`.
+// Error implements error: `rewards: Boards.Top: invalid argument: k -1 is outside 0 to 1000`.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("rewards: ")
