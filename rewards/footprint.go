@@ -19,8 +19,12 @@ type Month struct {
 	Month time.Month
 }
 
-// MonthOf returns the month of t in loc.
+// MonthOf returns the month of t in loc; a nil loc means UTC (where
+// time.Time.In would panic).
 func MonthOf(t time.Time, loc *time.Location) Month {
+	if loc == nil {
+		loc = time.UTC
+	}
 	y, m, _ := t.In(loc).Date()
 	return Month{Year: y, Month: m}
 }

@@ -137,4 +137,10 @@ func TestMonth(t *testing.T) {
 	_, err = json.Marshal(rewards.Month{})
 	require.Error(t, err)
 	require.Equal(t, -1, m.Compare(back))
+
+	// A nil zone is UTC, not t's own: 31 March 16:30 UTC is in April in
+	// Shanghai only.
+	at := time.Date(2026, 3, 31, 16, 30, 0, 0, time.UTC).In(shanghai)
+	require.Equal(t, rewards.Month{Year: 2026, Month: time.April}, rewards.MonthOf(at, shanghai))
+	require.Equal(t, rewards.Month{Year: 2026, Month: time.March}, rewards.MonthOf(at, nil))
 }
