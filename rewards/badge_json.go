@@ -20,7 +20,9 @@ const MaxBadgeJSON = 4 << 20
 // repeated fields, values of the wrong type, trailing data and every
 // problem ValidateBadges finds are all reported, each with its JSON path
 // ("$[1].levels[0].time_zone"), in one *ValidationError matching
-// ErrInvalidBadge. The form is Badge's:
+// ErrInvalidBadge. Arrays and objects nested deeper than criteria of
+// MaxCriterionDepth can need are refused as soon as they are read, with
+// the path of the first value too deep. The form is Badge's:
 //
 //	[{"id": "box-reuser", "title": "Box reuser", "levels": [
 //	    {"kind": "actions", "scenario": "logistics.box-reuse", "min": 10},
@@ -39,7 +41,11 @@ func ParseBadges(data []byte) ([]Badge, error) {
 	}
 	root, err := parseJSONTree(data)
 	if err != nil {
-		d.p.add("$", err.Error())
+		path := "$"
+		if deep, ok := err.(*jsonTooDeep); ok {
+			path = deep.path
+		}
+		d.p.add(path, err.Error())
 		return nil, d.p.err()
 	}
 	defs := []Badge{}
@@ -79,10 +85,37 @@ type jfield struct {
 	val *jnode
 }
 
+// maxBadgeJSONDepth is the deepest nesting of arrays and objects
+// ParseBadges reads. A criterion at depth d (a level is at depth 1) is an
+// object nested 2+2d deep: inside the document's array, a badge object,
+// its levels array and, per level of depth below the first, an "of"
+// array; its window or "of" is one deeper. The limit admits one criterion
+// level beyond MaxCriterionDepth, with its window or "of", so that a
+// criterion nested too deep is reported by validation at its own path;
+// anything deeper is refused while parsing, before it costs stack or
+// memory.
+const maxBadgeJSONDepth = 2 + 2*(MaxCriterionDepth+1) + 1
+
+// jsonTooDeep is parseJSONValue's error for nesting past maxBadgeJSONDepth.
+// path is the JSON path of the value that opens one level too many, built
+// as the error returns through the levels above it.
+type jsonTooDeep struct{ path string }
+
+func (e *jsonTooDeep) Error() string {
+	return fmt.Sprintf("JSON nested more than %d deep: badge criteria nest at most %d deep", maxBadgeJSONDepth, MaxCriterionDepth)
+}
+
+// parseJSONTree parses data into a jnode tree. It returns a *jsonTooDeep
+// for nesting past maxBadgeJSONDepth, and an error naming the byte offset
+// for anything else malformed.
 func parseJSONTree(data []byte) (*jnode, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
-	root, err := parseJSONValue(dec)
+	root, err := parseJSONValue(dec, 1)
+	if deep, ok := err.(*jsonTooDeep); ok {
+		deep.path = "$" + deep.path
+		return nil, deep
+	}
 	if err != nil {
 		return nil, fmt.Errorf("malformed JSON near byte %d: %v", dec.InputOffset(), err)
 	}
@@ -92,7 +125,10 @@ func parseJSONTree(data []byte) (*jnode, error) {
 	return root, nil
 }
 
-func parseJSONValue(dec *json.Decoder) (*jnode, error) {
+// parseJSONValue parses the next value, an array or object of which would
+// be nested depth deep. It recurses once per level, so the depth limit
+// bounds its stack.
+func parseJSONValue(dec *json.Decoder, depth int) (*jnode, error) {
 	tok, err := dec.Token()
 	if err != nil {
 		if err == io.EOF {
@@ -102,6 +138,9 @@ func parseJSONValue(dec *json.Decoder) (*jnode, error) {
 	}
 	switch t := tok.(type) {
 	case json.Delim:
+		if depth > maxBadgeJSONDepth && (t == '{' || t == '[') {
+			return nil, &jsonTooDeep{}
+		}
 		switch t {
 		case '{':
 			n := &jnode{kind: 'o'}
@@ -110,7 +149,10 @@ func parseJSONValue(dec *json.Decoder) (*jnode, error) {
 				if err != nil {
 					return nil, err
 				}
-				v, err := parseJSONValue(dec)
+				v, err := parseJSONValue(dec, depth+1)
+				if deep, ok := err.(*jsonTooDeep); ok {
+					deep.path = "." + k.(string) + deep.path
+				}
 				if err != nil {
 					return nil, err
 				}
@@ -121,7 +163,10 @@ func parseJSONValue(dec *json.Decoder) (*jnode, error) {
 		case '[':
 			n := &jnode{kind: 'a'}
 			for dec.More() {
-				v, err := parseJSONValue(dec)
+				v, err := parseJSONValue(dec, depth+1)
+				if deep, ok := err.(*jsonTooDeep); ok {
+					deep.path = "[" + strconv.Itoa(len(n.items)) + "]" + deep.path
+				}
 				if err != nil {
 					return nil, err
 				}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -386,6 +388,44 @@ func TestParseBadgesReportsEveryProblem(t *testing.T) {
 	}
 }
 
+// ParseBadges refuses nesting deeper than a valid document can need as it
+// reads it, so that megabytes of brackets cost neither stack nor time;
+// criteria one level too deep still reach validation, which names them.
+func TestParseBadgesNestingLimit(t *testing.T) {
+	// nested is a badge whose one level is depth criteria deep: all-ofs
+	// around a points criterion.
+	nested := func(depth int) []byte {
+		c := `{"kind": "points", "min": 1}`
+		for range depth - 1 {
+			c = `{"kind": "all", "of": [` + c + `]}`
+		}
+		return []byte(`[{"id": "a", "title": "A", "levels": [` + c + `]}]`)
+	}
+	level := func(depth int) string { return "$[0].levels[0]" + strings.Repeat(".of[0]", depth-1) }
+
+	defs, err := rewards.ParseBadges(nested(rewards.MaxCriterionDepth))
+	require.NoError(t, err, "the deepest criteria allowed")
+	require.Len(t, defs, 1)
+
+	_, err = rewards.ParseBadges(nested(rewards.MaxCriterionDepth + 1))
+	require.Equal(t, []string{level(rewards.MaxCriterionDepth + 1)}, problemPaths(t, err, rewards.ErrInvalidBadge))
+	require.ErrorContains(t, err, fmt.Sprintf("criteria nested more than %d deep", rewards.MaxCriterionDepth))
+
+	_, err = rewards.ParseBadges(nested(rewards.MaxCriterionDepth + 2))
+	require.Equal(t, []string{level(rewards.MaxCriterionDepth + 2)}, problemPaths(t, err, rewards.ErrInvalidBadge))
+	require.ErrorContains(t, err, "JSON nested more than")
+
+	// Under MaxBadgeJSON, and far deeper than a goroutine's stack allows
+	// recursion for.
+	brackets := []byte(strings.Repeat("[", 3<<20))
+	require.Less(t, len(brackets), rewards.MaxBadgeJSON)
+	_, err = rewards.ParseBadges(brackets)
+	paths := problemPaths(t, err, rewards.ErrInvalidBadge)
+	require.Len(t, paths, 1)
+	require.Regexp(t, `^\$(\[0\])+$`, paths[0])
+	require.ErrorContains(t, err, fmt.Sprintf("badge criteria nest at most %d deep", rewards.MaxCriterionDepth))
+}
+
 func TestLevelScale(t *testing.T) {
 	s := rewards.DefaultLevelScale()
 	for _, tc := range []struct {
@@ -408,4 +448,27 @@ func TestLevelScale(t *testing.T) {
 	custom, err := rewards.NewLevelScale([]rewards.Level{{Number: 1, Name: "Egg", MinPoints: 0}, {Number: 2, Name: "Chick", MinPoints: 10}})
 	require.NoError(t, err)
 	require.Equal(t, "Chick", custom.For(10).Level.Name)
+}
+
+// The zero LevelScale, and a nil one, are the default scale: called
+// directly, and as the mascot scale of Badges.
+func TestZeroLevelScaleIsTheDefault(t *testing.T) {
+	ctx := context.Background()
+	def := rewards.DefaultLevelScale()
+	for name, s := range map[string]*rewards.LevelScale{"zero": {}, "nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			require.Equal(t, def.Levels(), s.Levels())
+			for _, lifetime := range []carbon.Points{math.MinInt64, 0, 150, math.MaxInt64} {
+				require.Equal(t, def.For(lifetime), s.For(lifetime), "lifetime %d", lifetime)
+			}
+			b, err := rewards.NewBadges(rewards.NewMemBadgeStore(), nil, &rewards.BadgesOptions{Levels: s})
+			require.NoError(t, err)
+			res, err := b.Apply(ctx, credit("a1", "u1", 150, day0))
+			require.NoError(t, err)
+			require.Equal(t, "Sprout", res.After.Level.Name)
+			lv, err := b.Level(ctx, "u1")
+			require.NoError(t, err)
+			require.Equal(t, def.For(150), lv)
+		})
+	}
 }

@@ -9,7 +9,8 @@ import (
 
 // BadgesOptions configures Badges. The zero value (or nil) means defaults.
 type BadgesOptions struct {
-	// Levels is the mascot level scale; nil means DefaultLevelScale().
+	// Levels is the mascot level scale; nil (or a zero LevelScale) means
+	// DefaultLevelScale().
 	Levels *LevelScale
 }
 

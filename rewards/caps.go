@@ -43,8 +43,9 @@ type CapStore interface {
 	// atomically: two concurrent reservations never both take the last of
 	// a counter. If id was reserved before, Reserve changes nothing and
 	// returns the original reservation (whatever its fingerprint: the
-	// caller compares). It returns an error matching ErrInvalidArgument
-	// for an empty id, a negative want, or a limit that is not positive.
+	// caller compares). It returns an error matching ErrInvalidArgument,
+	// changing nothing, for an empty id, a negative want, a limit that is
+	// not positive or an empty counter, or a counter listed twice.
 	Reserve(ctx context.Context, id, fingerprint string, limits []CapLimit, want int64) (CapReservation, error)
 	// Release takes a reservation's grant back out of its counters and
 	// forgets it, so id may be reserved afresh. Releasing an unknown id
@@ -131,9 +132,17 @@ func (s *MemCapStore) Reserve(ctx context.Context, id, fingerprint string, limit
 	case want < 0:
 		return CapReservation{}, newErr("MemCapStore.Reserve", ErrInvalidArgument, fmt.Sprintf("want %d is negative", want))
 	}
-	for _, l := range limits {
+	for i, l := range limits {
 		if l.Limit <= 0 || l.Counter == "" {
 			return CapReservation{}, newErr("MemCapStore.Reserve", ErrInvalidArgument, fmt.Sprintf("limit %d on counter %q is not positive", l.Limit, l.Counter))
+		}
+		// Each counter once, so that the grant, within every limit, is
+		// added to each counter once (limits are few: the Programme's
+		// are two).
+		for _, m := range limits[:i] {
+			if m.Counter == l.Counter {
+				return CapReservation{}, newErr("MemCapStore.Reserve", ErrInvalidArgument, fmt.Sprintf("counter %q is listed twice", l.Counter))
+			}
 		}
 	}
 	// Lock the reservation's shard and every counter's, once each, in
@@ -183,12 +192,12 @@ func (s *MemCapStore) Reserve(ctx context.Context, id, fingerprint string, limit
 				if sh.counters == nil {
 					sh.counters = map[string]*capCounter{}
 				}
-				if c = sh.counters[l.Counter]; c == nil { // a counter listed twice
-					c = &capCounter{name: l.Counter}
-					sh.counters[l.Counter] = c
-				}
+				c = &capCounter{name: l.Counter}
+				sh.counters[l.Counter] = c
 			}
-			c.used += r.granted // at most Limit: cannot overflow
+			// granted is at most Limit - used for this counter, listed
+			// once, so used stays at most Limit: this cannot overflow.
+			c.used += r.granted
 			if i < len(r.counters) {
 				r.counters[i] = c
 			} else {

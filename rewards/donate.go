@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/carbonkit/carbonkit/carbon"
@@ -18,17 +19,33 @@ import (
 //
 //	red packet = min(points × FenPerPoint, MaxFen)
 //
-// The budget is funded with FundSponsor.
+// The budget is funded with FundSponsor, from the funding account
+// ledger.SponsorAccount(Name + ".funding"). So Name is a carbon identifier
+// of at most MaxSponsorNameLen bytes that does not end in ".funding"
+// (which would make it another sponsor's funding account).
 type Sponsor struct {
 	Name        string `json:"name"`
 	FenPerPoint int64  `json:"fen_per_point"`
 	MaxFen      int64  `json:"max_fen,omitempty"`
 }
 
+// fundingSuffix makes a sponsor's funding account name of its own.
+const fundingSuffix = ".funding"
+
+// MaxSponsorNameLen is the longest Sponsor.Name, in bytes: its funding
+// account's name, eight bytes longer, must be an identifier too.
+const MaxSponsorNameLen = carbon.MaxIDLen - len(fundingSuffix)
+
 func (s Sponsor) validate() error {
 	switch {
 	case ledger.SponsorAccount(s.Name).Validate() != nil:
 		return fmt.Errorf("name %q is not a valid identifier", s.Name)
+	case len(s.Name) > MaxSponsorNameLen:
+		return fmt.Errorf("name %q is %d bytes, more than %d: its funding account %q would not be a valid identifier",
+			s.Name, len(s.Name), MaxSponsorNameLen, s.fundingAccount())
+	case strings.HasSuffix(s.Name, fundingSuffix):
+		return fmt.Errorf("name %q ends in %q: it is the funding account of sponsor %q",
+			s.Name, fundingSuffix, strings.TrimSuffix(s.Name, fundingSuffix))
 	case s.FenPerPoint <= 0 || s.FenPerPoint > 1_000_000:
 		return fmt.Errorf("fen per point %d is outside 1 to 1000000", s.FenPerPoint)
 	case s.MaxFen < 0:
@@ -54,14 +71,17 @@ func (s Sponsor) redPacket(points int64) (int64, bool) {
 
 // fundingAccount is the contra account of a sponsor's budget: its
 // negative balance is what the sponsor has put in.
-func (s Sponsor) fundingAccount() ledger.AccountID { return ledger.SponsorAccount(s.Name + ".funding") }
+func (s Sponsor) fundingAccount() ledger.AccountID {
+	return ledger.SponsorAccount(s.Name + fundingSuffix)
+}
 
 // FundSponsor adds fen to sponsor's budget, under the idempotency key key,
 // from the sponsor's funding account ("sponsor NAME.funding", which may
 // go negative: its balance is minus what the sponsor has put in). It opens
 // both accounts if needed. Errors: ErrInvalidArgument (a malformed key,
 // fen not positive), ErrUnknownSponsor, ErrReplayMismatch (key reused for
-// another request), ErrLedger.
+// another request), ErrOverflow (the budget, or what the sponsor has put
+// in, would leave int64; nothing changes), ErrLedger.
 func (p *Programme) FundSponsor(ctx context.Context, key, sponsor string, fen int64) error {
 	const op = "Programme.FundSponsor"
 	if err := carbon.ValidateID("key", key); err != nil {
@@ -129,16 +149,24 @@ type Donation struct {
 // charity account and pays the sponsor's red packet into the user's parent
 // account, in ONE ledger entry (both assets), so that either both happen or
 // neither does. Repeating the request with the same key returns the
-// original donation.
+// original donation. The first donation that can be made opens the
+// charity account; a refused one opens no account.
 //
-// Errors (nothing changes, every balance as it was): ErrInvalidArgument,
+// Errors (nothing changes, every balance as it was): ErrInvalidArgument
+// (a malformed key, user or partner, or points not positive),
 // ErrUnknownSponsor, ErrNotLinked, ErrInsufficientPoints,
-// ErrBudgetExhausted (the sponsor's budget cannot pay the red packet),
-// ErrReplayMismatch, ErrLedger; ErrFollowUp with a valid donation when
-// only publishing failed.
+// ErrBudgetExhausted (the sponsor's budget, empty until FundSponsor,
+// cannot pay the red packet), ErrReplayMismatch, ErrOverflow (the red
+// packet, or a balance it or the points go to, would leave int64),
+// ErrLedger; ErrFollowUp with a valid donation when only publishing
+// failed.
 func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, error) {
 	const op = "Programme.Donate"
-	if err := errors.Join(carbon.ValidateID("key", req.Key), req.User.Validate()); err != nil {
+	var partnerErr error
+	if req.Partner != "" {
+		partnerErr = req.Partner.Validate()
+	}
+	if err := errors.Join(carbon.ValidateID("key", req.Key), req.User.Validate(), partnerErr); err != nil {
 		return Donation{}, &Error{Op: op, Kind: ErrInvalidArgument, Err: err}
 	}
 	if req.Points <= 0 {
@@ -157,12 +185,8 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 			return Donation{}, err
 		}
 	}
-	if err := p.openSponsor(ctx, op, s); err != nil {
-		return Donation{}, err
-	}
-	if _, err := p.ledger.OpenAccount(ctx, p.charity, ledger.BalancePolicy{}); err != nil {
-		return Donation{}, ledgerErr(op, err, "opening "+string(p.charity))
-	}
+	// Donate opens no account before it knows the donation can be made
+	// (see postDonation), so that a refused one changes nothing.
 	mu := p.stripe("donate", req.Key)
 	mu.Lock()
 	defer mu.Unlock()
@@ -195,6 +219,11 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 
 // postDonation posts the donation's one entry, reading the user's lots
 // again if a concurrent spend took the ones it chose.
+//
+// It opens no account ahead: the sponsor's budget is opened by
+// FundSponsor (a red packet is at least 1 fen, so a sponsor never funded
+// cannot pay one), and the charity account, on the first donation that
+// finds it missing, only once that donation's other conditions hold.
 func (p *Programme) postDonation(ctx context.Context, op string, req DonateRequest, s Sponsor, fen int64, key string, meta map[string]string) (ledger.Entry, error) {
 	for attempt := 0; ; attempt++ {
 		debits, err := p.donationDebits(ctx, op, req)
@@ -219,10 +248,74 @@ func (p *Programme) postDonation(ctx context.Context, op string, req DonateReque
 				continue
 			}
 		}
+		if errors.Is(err, ledger.ErrUnknownAccount) {
+			opened, oerr := p.donationAccounts(ctx, op, req, s, fen, err)
+			if oerr != nil {
+				return ledger.Entry{}, oerr
+			}
+			if opened {
+				continue
+			}
+		}
 		return ledger.Entry{}, ledgerErr(op, err, fmt.Sprintf("donation %q", req.Key),
 			ledger.ErrInsufficientFunds, ErrInsufficientPoints, ledger.ErrUnknownAccount, ErrNotLinked,
 			ledger.ErrIdempotencyConflict, ErrReplayMismatch)
 	}
+}
+
+// donationAccounts handles a donation refused for an unknown account
+// (cause): a sponsor never funded has an empty budget (ErrBudgetExhausted),
+// and a missing charity account is opened, once the donation's other
+// conditions are checked (the budget covers the red packet, and the user
+// has the points: for a parent donation, the allocation that made its
+// debits has just found them), and reported as opened for the caller to
+// post again. Anything else missing is the user's account, which the
+// caller reports. A concurrent spend can still refuse the donation once
+// the charity account is open; the account, empty, is the one every
+// donation needs.
+func (p *Programme) donationAccounts(ctx context.Context, op string, req DonateRequest, s Sponsor, fen int64, cause error) (bool, error) {
+	budget := ledger.SponsorAccount(s.Name)
+	missing := func(id ledger.AccountID) (bool, error) {
+		_, err := p.ledger.Account(ctx, id)
+		if errors.Is(err, ledger.ErrUnknownAccount) {
+			return true, nil
+		}
+		if err != nil {
+			return false, ledgerErr(op, err, "reading "+string(id))
+		}
+		return false, nil
+	}
+	if gone, err := missing(budget); err != nil || gone {
+		if gone {
+			err = &Error{Op: op, Kind: ErrBudgetExhausted, Detail: fmt.Sprintf("sponsor %q was never funded, the red packet is %d fen", s.Name, fen), Err: cause}
+		}
+		return false, err
+	}
+	if gone, err := missing(p.charity); err != nil || !gone {
+		return false, err
+	}
+	b, err := p.ledger.Balance(ctx, budget, ledger.CNY)
+	if err != nil {
+		return false, ledgerErr(op, err, "reading "+string(budget))
+	}
+	if avail, _ := b.Available(); avail < fen {
+		return false, newErr(op, ErrBudgetExhausted, fmt.Sprintf("sponsor %q has %d fen, the red packet is %d", s.Name, avail, fen))
+	}
+	if req.Partner != "" {
+		child := ledger.PartnerAccount(req.User, req.Partner)
+		b, err := p.ledger.Balance(ctx, child, ledger.Points)
+		if err != nil {
+			return false, ledgerErr(op, err, "reading "+string(child), ledger.ErrUnknownAccount, ErrNotLinked)
+		}
+		if avail, _ := b.Available(); avail < int64(req.Points) {
+			return false, &Error{Op: op, Kind: ErrInsufficientPoints, Err: ledger.ErrInsufficientFunds,
+				Detail: fmt.Sprintf("user %q has %d points available with partner %q, the donation is %d", req.User, avail, req.Partner, req.Points)}
+		}
+	}
+	if _, err := p.ledger.OpenAccount(ctx, p.charity, ledger.BalancePolicy{}); err != nil {
+		return false, ledgerErr(op, err, "opening "+string(p.charity))
+	}
+	return true, nil
 }
 
 // donationDebits returns the postings that take the donation's points from

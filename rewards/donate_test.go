@@ -1,6 +1,7 @@
 package rewards_test
 
 import (
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -93,12 +94,84 @@ func TestDonate(t *testing.T) {
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 0, Sponsor: "acme"}, rewards.ErrInvalidArgument},
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1000, Sponsor: "acme"}, rewards.ErrInsufficientPoints},
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1, Sponsor: "acme", Partner: "didi"}, rewards.ErrNotLinked},
+		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1, Sponsor: "acme", Partner: "bad partner"}, rewards.ErrInvalidArgument},
+		{rewards.DonateRequest{Key: "d3", User: "u 2", Points: 1, Sponsor: "acme"}, rewards.ErrInvalidArgument},
 		{rewards.DonateRequest{Key: "d3", User: "u2", Points: 1, Sponsor: "acme"}, rewards.ErrBudgetExhausted},
 	} {
 		_, err := e.p.Donate(e.ctx, tc.req)
 		require.ErrorIs(t, err, tc.want, "%+v", tc.req)
 	}
 	require.Equal(t, before, e.balances("u2"))
+	require.Equal(t, n, e.entries())
+}
+
+// A refused donation opens no account: not the sponsor's, which
+// FundSponsor opens, nor the charity's, which the first donation that can
+// be made opens.
+func TestDonateRefusedOpensNothing(t *testing.T) {
+	e := newEnv(t, nil)
+	e.fund("u1", 1) // 89 in metro
+	charity := ledger.CharityAccount("donations")
+	requireUnopened := func(ids ...ledger.AccountID) {
+		t.Helper()
+		for _, id := range ids {
+			_, err := e.l.Account(e.ctx, id)
+			require.ErrorIs(t, err, ledger.ErrUnknownAccount, "%s was opened", id)
+		}
+	}
+	refuse := func(req rewards.DonateRequest, want error) {
+		t.Helper()
+		n := e.entries()
+		_, err := e.p.Donate(e.ctx, req)
+		require.ErrorIs(t, err, want, "%+v", req)
+		require.Equal(t, n, e.entries())
+	}
+	// The sponsor was never funded. (u2 has no points.)
+	refuse(rewards.DonateRequest{Key: "d1", User: "u2", Points: 10, Sponsor: "acme"}, rewards.ErrInsufficientPoints)
+	refuse(rewards.DonateRequest{Key: "d1", User: "u1", Points: 10, Sponsor: "acme"}, rewards.ErrBudgetExhausted)
+	refuse(rewards.DonateRequest{Key: "d1", User: "u1", Points: 10, Sponsor: "acme", Partner: "metro"}, rewards.ErrBudgetExhausted)
+	requireUnopened(ledger.SponsorAccount("acme"), ledger.SponsorAccount("acme.funding"), charity)
+
+	// Funded, for 50 points: no donation has been made yet.
+	require.NoError(t, e.p.FundSponsor(e.ctx, "f1", "acme", 100))
+	refuse(rewards.DonateRequest{Key: "d1", User: "u2", Points: 10, Sponsor: "acme"}, rewards.ErrInsufficientPoints)
+	refuse(rewards.DonateRequest{Key: "d1", User: "u2", Points: 10, Sponsor: "acme", Partner: "metro"}, rewards.ErrInsufficientPoints)
+	refuse(rewards.DonateRequest{Key: "d1", User: "u1", Points: 60, Sponsor: "acme"}, rewards.ErrBudgetExhausted)
+	refuse(rewards.DonateRequest{Key: "d1", User: "u1", Points: 60, Sponsor: "acme", Partner: "metro"}, rewards.ErrBudgetExhausted)
+	requireUnopened(charity)
+
+	d, err := e.p.Donate(e.ctx, rewards.DonateRequest{Key: "d1", User: "u1", Points: 50, Sponsor: "acme", Partner: "metro"})
+	require.NoError(t, err)
+	require.Equal(t, int64(100), d.RedPacket)
+	b := e.balances("u1")
+	require.Equal(t, int64(50), b["charity donations PTS"])
+	require.Equal(t, int64(39), b["user u1 metro PTS"])
+	require.Equal(t, int64(0), b["sponsor acme CNY"])
+}
+
+// Funding a sponsor refuses bad input, and a budget past int64, with typed
+// errors and changes nothing.
+func TestFundSponsorBadInput(t *testing.T) {
+	e := newEnv(t, nil)
+	require.NoError(t, e.p.FundSponsor(e.ctx, "f1", "acme", math.MaxInt64))
+	before, n := e.balances("u1"), e.entries()
+	for _, tc := range []struct {
+		name, key, sponsor string
+		fen                int64
+		want               error
+	}{
+		{"malformed key", "a key", "acme", 1, rewards.ErrInvalidArgument},
+		{"zero", "f2", "acme", 0, rewards.ErrInvalidArgument},
+		{"unknown sponsor", "f2", "nobody", 1, rewards.ErrUnknownSponsor},
+		{"key reused", "f1", "acme", 1, rewards.ErrReplayMismatch},
+		{"budget past int64", "f2", "acme", 1, rewards.ErrOverflow},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := e.p.FundSponsor(e.ctx, tc.key, tc.sponsor, tc.fen)
+			require.ErrorIs(t, err, tc.want)
+		})
+	}
+	require.Equal(t, before, e.balances("u1"))
 	require.Equal(t, n, e.entries())
 }
 

@@ -103,17 +103,24 @@ func (r *Receipt) Earning() Earning {
 // was avoided); a zero reduction posts nothing and returns a receipt
 // without an Entry.
 //
-// Errors (nothing changes): ErrInvalidActivity, ErrUnknownPartner,
-// ErrNotLinked, ErrNoPolicy, ErrNotQuantifiable, ErrReplayMismatch,
-// ErrOverflow, ErrStore (a programme store failed), ErrLedger (the ledger
-// failed; the credit may be pending: repeat the call). ErrFollowUp comes
-// with a valid receipt: the credit committed, but feeding a consumer,
-// publishing or settling the cap reservation (CapSettler) failed;
-// repeating the call completes it.
+// Errors (nothing changes): ErrInvalidActivity (also for an OccurredAt
+// outside 1900 to 2199 in UTC, the times an Earning can carry),
+// ErrUnknownPartner, ErrNotLinked, ErrNoPolicy, ErrNotQuantifiable,
+// ErrReplayMismatch, ErrOverflow, ErrStore (a programme store failed),
+// ErrLedger (the ledger failed; the credit may be pending: repeat the
+// call). ErrFollowUp comes with a valid receipt: the credit committed, but
+// feeding a consumer, publishing or settling the cap reservation
+// (CapSettler) failed; repeating the call completes it.
 func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error) {
 	const op = "Programme.Earn"
 	if err := a.Validate(); err != nil {
 		return Receipt{}, &Error{Op: op, Kind: ErrInvalidActivity, Err: err}
+	}
+	if !inTimeRange(a.OccurredAt) {
+		// The credit's Earning would carry this time, and every consumer
+		// (Badges, Boards, Footprints, Resync) would refuse it for good.
+		return Receipt{}, newErr(op, ErrInvalidActivity, fmt.Sprintf("occurred_at %s is outside %s, the times an Earning can carry",
+			a.OccurredAt.Format(time.RFC3339Nano), timeRange))
 	}
 	pt, err := p.partner(ctx, op, a.Partner)
 	if err != nil {
@@ -306,7 +313,7 @@ func (p *Programme) postTo(ctx context.Context, op string, r Receipt, issuance, 
 				return Receipt{}, &Error{Op: op, Kind: ErrNotLinked, Detail: fmt.Sprintf("user %q has no open account for partner %q", r.User, r.Partner), Err: err}
 			}
 			return Receipt{}, ledgerErr(op, err, fmt.Sprintf("crediting activity %q of partner %q", r.ActivityID, r.Partner),
-				ledger.ErrIdempotencyConflict, ErrReplayMismatch, ledger.ErrOverflow, ErrOverflow)
+				ledger.ErrIdempotencyConflict, ErrReplayMismatch)
 		}
 		r.Entry, r.CreditedAt = e.ID, e.Recorded
 	} else {

@@ -112,11 +112,19 @@ func (e Earning) sign() int64 {
 
 // Earliest and latest times an Earning may carry (read-only): times are
 // kept as Unix nanoseconds, which cover 1678 to 2262, and carbonkit accepts
-// a comfortable range inside that.
+// a comfortable range inside that. Every check of a time against the range
+// (Earning.Validate, windows, Programme.Earn, the stores) uses inTimeRange
+// and names it as timeRange.
 var (
 	minTime = time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
 	maxTime = time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC)
 )
+
+// timeRange names [minTime, maxTime) in messages.
+const timeRange = "1900 to 2199 (UTC)"
+
+// inTimeRange reports whether t is in [minTime, maxTime).
+func inTimeRange(t time.Time) bool { return !t.Before(minTime) && t.Before(maxTime) }
 
 // Validate checks every field and returns nil or a *ValidationError naming
 // every problem (matching ErrInvalidEarning).
@@ -289,8 +297,8 @@ func timeProblem(p *problems, path string, t time.Time) {
 	switch {
 	case t.IsZero():
 		p.add(path, "time is zero")
-	case t.Before(minTime) || !t.Before(maxTime):
-		p.add(path, fmt.Sprintf("%s is outside 1900 to 2199", t.Format(time.RFC3339)))
+	case !inTimeRange(t):
+		p.add(path, fmt.Sprintf("%s is outside %s", t.Format(time.RFC3339), timeRange))
 	}
 }
 

@@ -35,8 +35,8 @@ var (
 	ErrBoardFrozen = errors.New("rewards: board frozen")
 	// ErrNotMember: a rank asked for a user who has no score on the board.
 	ErrNotMember = errors.New("rewards: user not on board")
-	// ErrOverflow: a score or total that would not fit in int64. Nothing
-	// changes.
+	// ErrOverflow: a score, total or balance that would not fit in int64.
+	// Nothing changes.
 	ErrOverflow = errors.New("rewards: overflow")
 	// ErrStore: a store failed for a reason of its own (I/O, a cancelled
 	// context). Whether the change was applied is unknown; applying the same
@@ -47,7 +47,9 @@ var (
 	// The Programme's errors (earning, redemption, donation).
 
 	// ErrInvalidActivity: an activity failed validation; the *Error unwraps
-	// to the carbon.ValidationError naming every problem.
+	// to the carbon.ValidationError naming every problem. An activity valid
+	// in itself but dated outside the times an Earning can carry (1900 to
+	// 2199 in UTC) gets an *Error whose detail names the time.
 	ErrInvalidActivity = errors.New("rewards: invalid activity")
 	// ErrNotQuantifiable: no methodology in force quantifies the activity
 	// (unknown scenario, outside every version's validity, a condition not
@@ -126,7 +128,7 @@ type Error struct {
 	Err    error  // the underlying error, if any
 }
 
-// Error implements error: `rewards: Boards.Top: invalid argument: k -1 is negative`.
+// Error implements error: `rewards: Boards.Top: invalid argument: k -1 is outside 0 to 1000`.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("rewards: ")

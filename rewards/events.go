@@ -120,6 +120,13 @@ func badgeEvents(res *BadgeResult, at time.Time, user carbon.UserID, out []Event
 // Errors: ErrInvalidArgument for a limit out of range, ErrLedger, and the
 // consumers' errors (ErrStore...) wrapped as ErrFollowUp with the sequence
 // number reached so far.
+//
+// An entry of the programme's kinds that does not make a valid Earning
+// (EarningFromEntry's error) stops Resync before it, with ErrFollowUp
+// naming its sequence number, every time: Earn posts none, but an older
+// version of this package credited activities dated outside 1900 to 2199,
+// and another writer may post anything. No consumer can record such an
+// entry; a host skips it by resuming after its sequence number.
 func (p *Programme) Resync(ctx context.Context, after uint64, limit int) (uint64, error) {
 	const op = "Programme.Resync"
 	if limit < 1 || limit > 1000 {
@@ -174,8 +181,13 @@ func (p *Programme) Resync(ctx context.Context, after uint64, limit int) (uint64
 // only publishing failed: Snapshot re-derives a missed event.
 func (p *Programme) CloseBoards(ctx context.Context, k int) ([]Snapshot, error) {
 	const op = "Programme.CloseBoards"
-	if p.boards == nil {
+	switch {
+	case p.boards == nil:
 		return nil, newErr(op, ErrInvalidArgument, "the programme has no boards")
+	case k < 0 || k > MaxPage:
+		// Checked here, not only by Snapshot: while no board has closed,
+		// Snapshot is never called.
+		return nil, newErr(op, ErrInvalidArgument, "k "+strconv.Itoa(k)+" is outside 0 to "+strconv.Itoa(MaxPage))
 	}
 	var out []Snapshot
 	var events []Event

@@ -19,26 +19,41 @@ type Month struct {
 	Month time.Month
 }
 
-// MonthOf returns the month of t in loc.
+// MonthOf returns the month of t in loc; a nil loc means UTC (where
+// time.Time.In would panic).
 func MonthOf(t time.Time, loc *time.Location) Month {
+	if loc == nil {
+		loc = time.UTC
+	}
 	y, m, _ := t.In(loc).Date()
 	return Month{Year: y, Month: m}
 }
 
 // ParseMonth reads a "2006-01" month. It returns an *Error matching
-// ErrInvalidArgument for anything else, or a year outside 1900 to 2199.
+// ErrInvalidArgument for anything else, or a month that is not Valid.
 func ParseMonth(s string) (Month, error) {
 	t, err := time.Parse("2006-01", s)
 	m := Month{Year: t.Year(), Month: t.Month()}
 	if err != nil || !m.Valid() {
-		return Month{}, newErr("ParseMonth", ErrInvalidArgument, fmt.Sprintf("%q is not a 2006-01 month from 1900 to 2199", s))
+		return Month{}, newErr("ParseMonth", ErrInvalidArgument, fmt.Sprintf("%q is not a 2006-01 month from %v to %v", s, minMonth, maxMonth))
 	}
 	return m, nil
 }
 
-// Valid reports whether m is a month of a year from 1900 to 2199.
+// The first and last valid months (read-only): those of [minTime,
+// maxTime) and one more at either end, for west of UTC the first times
+// fall in December 1899 and east of it the last in January 2200.
+var (
+	minMonth = Month{Year: 1899, Month: time.December}
+	maxMonth = Month{Year: 2200, Month: time.January}
+)
+
+// Valid reports whether m is a month from December 1899 to January 2200:
+// the months in which the times an Earning can carry (1900 to 2199 in
+// UTC) fall, in any time zone NewFootprints accepts, so that Footprints
+// can place every valid Earning in a valid month.
 func (m Month) Valid() bool {
-	return m.Year >= 1900 && m.Year < 2200 && m.Month >= time.January && m.Month <= time.December
+	return m.Month >= time.January && m.Month <= time.December && m.Compare(minMonth) >= 0 && m.Compare(maxMonth) <= 0
 }
 
 // Compare returns -1, 0 or +1 as m is before, the same as or after n.
@@ -136,13 +151,18 @@ type Footprints struct {
 
 // NewFootprints returns Footprints over store, placing earnings in the
 // months of loc ("Asia/Shanghai": an earning at 23:30 UTC on 31 March is an
-// April one). A nil store or loc gets an *Error matching ErrInvalidArgument.
+// April one). A nil store or loc, or a loc that puts the first or last
+// time an Earning can carry outside the valid months (an offset from UTC
+// of weeks, which only time.FixedZone makes), gets an *Error matching
+// ErrInvalidArgument.
 func NewFootprints(store FootprintStore, loc *time.Location) (*Footprints, error) {
 	switch {
 	case store == nil:
 		return nil, newErr("NewFootprints", ErrInvalidArgument, "store is nil")
 	case loc == nil:
 		return nil, newErr("NewFootprints", ErrInvalidArgument, "time zone is nil")
+	case !MonthOf(minTime, loc).Valid() || !MonthOf(maxTime.Add(-1), loc).Valid():
+		return nil, newErr("NewFootprints", ErrInvalidArgument, fmt.Sprintf("time zone %q puts times of %s outside the months %v to %v", loc, timeRange, minMonth, maxMonth))
 	}
 	return &Footprints{store: store, loc: loc}, nil
 }

@@ -3,6 +3,7 @@ package rewards_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -56,6 +57,35 @@ func TestFootprintMonthsInTheStatedZone(t *testing.T) {
 	require.Contains(t, string(enc), `"by_month":{"2026-04":{"reduction":"50g","points":5,"actions":1}}`)
 }
 
+// Every Earning that Validate accepts has a month, east and west of UTC:
+// the ends of the range of times fall in December 1899 and January 2200.
+func TestFootprintEveryValidEarningHasAMonth(t *testing.T) {
+	ctx := context.Background()
+	first := time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)
+	last := time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond)
+	for _, loc := range []*time.Location{time.UTC, shanghai, mustZone("America/Los_Angeles")} {
+		t.Run(loc.String(), func(t *testing.T) {
+			f, err := rewards.NewFootprints(rewards.NewMemFootprintStore(), loc)
+			require.NoError(t, err)
+			for i, at := range []time.Time{first, last} {
+				e := credit(fmt.Sprint("a", i), "u1", 10, at)
+				e.CreditedAt = at
+				require.NoError(t, e.Validate())
+				ok, err := f.Apply(ctx, e)
+				require.NoError(t, err, "%s in %s", at, loc)
+				require.True(t, ok)
+			}
+			from, to := rewards.MonthOf(first, loc), rewards.MonthOf(last, loc)
+			fp, err := f.Report(ctx, "u1", from, to)
+			require.NoError(t, err)
+			require.Equal(t, carbon.Points(20), fp.Total.Points)
+			require.Len(t, fp.ByMonth, 2)
+		})
+	}
+	require.Equal(t, rewards.Month{Year: 2200, Month: time.January}, rewards.MonthOf(last, shanghai))
+	require.Equal(t, rewards.Month{Year: 1899, Month: time.December}, rewards.MonthOf(first, mustZone("America/Los_Angeles")))
+}
+
 func TestFootprintBadInput(t *testing.T) {
 	ctx := context.Background()
 	f, err := rewards.NewFootprints(rewards.NewMemFootprintStore(), time.UTC)
@@ -82,6 +112,10 @@ func TestFootprintBadInput(t *testing.T) {
 	require.ErrorIs(t, err, rewards.ErrInvalidArgument)
 	_, err = rewards.NewFootprints(rewards.NewMemFootprintStore(), nil)
 	require.ErrorIs(t, err, rewards.ErrInvalidArgument)
+	// A zone weeks from UTC would place valid earnings outside every
+	// valid month.
+	_, err = rewards.NewFootprints(rewards.NewMemFootprintStore(), time.FixedZone("far", 40*24*3600))
+	require.ErrorIs(t, err, rewards.ErrInvalidArgument)
 }
 
 func TestMonth(t *testing.T) {
@@ -89,7 +123,11 @@ func TestMonth(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, rewards.Month{Year: 2026, Month: time.April}, m)
 	require.Equal(t, "2026-04", m.String())
-	for _, bad := range []string{"", "2026-4", "2026-13", "1800-01", "April"} {
+	for _, good := range []string{"1899-12", "1900-01", "2199-12", "2200-01"} {
+		_, err := rewards.ParseMonth(good)
+		require.NoError(t, err, good)
+	}
+	for _, bad := range []string{"", "2026-4", "2026-13", "1800-01", "1899-11", "2200-02", "April"} {
 		_, err := rewards.ParseMonth(bad)
 		require.ErrorIs(t, err, rewards.ErrInvalidArgument, bad)
 	}
@@ -99,4 +137,10 @@ func TestMonth(t *testing.T) {
 	_, err = json.Marshal(rewards.Month{})
 	require.Error(t, err)
 	require.Equal(t, -1, m.Compare(back))
+
+	// A nil zone is UTC, not t's own: 31 March 16:30 UTC is in April in
+	// Shanghai only.
+	at := time.Date(2026, 3, 31, 16, 30, 0, 0, time.UTC).In(shanghai)
+	require.Equal(t, rewards.Month{Year: 2026, Month: time.April}, rewards.MonthOf(at, shanghai))
+	require.Equal(t, rewards.Month{Year: 2026, Month: time.March}, rewards.MonthOf(at, nil))
 }

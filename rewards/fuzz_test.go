@@ -3,6 +3,7 @@ package rewards_test
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/carbonkit/carbonkit/rewards"
@@ -17,6 +18,7 @@ func FuzzParseBadges(f *testing.F) {
 	f.Add([]byte(`[{"id": "a", "title": "A", "levels": [{"kind": "points", "min": 1}]}]`))
 	f.Add([]byte(`[{"id": "a", "title": "A", "levels": [{"kind": "window", "window": {"start": "2026-04-22T00:00:00+08:00", "end": "2026-04-29T00:00:00+08:00"}, "of": [{"kind": "any", "of": [{"kind": "streak", "min": 2, "time_zone": "UTC"}]}]}]}]`))
 	f.Add([]byte(`[{"id": 7, "levels": [{"kind": "reduction", "min_reduction": "1e9kg", "min": 1.5}]}] x`))
+	f.Add([]byte(strings.Repeat("[", 100)))
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		defs, err := rewards.ParseBadges(doc)
 		if err != nil {

@@ -231,7 +231,11 @@ func (b *Boards) apply(ctx context.Context, e *Earning, ids bool) ([]BoardID, er
 // members). It returns an *Error matching ErrUnknownBoard, or
 // ErrInvalidArgument for k outside 0 to MaxPage.
 func (b *Boards) Top(ctx context.Context, id BoardID, k int) ([]Standing, error) {
-	return b.page(ctx, "Boards.Top", id, 0, k)
+	const op = "Boards.Top"
+	if k < 0 || k > MaxPage {
+		return nil, newErr(op, ErrInvalidArgument, fmt.Sprintf("k %d is outside 0 to %d", k, MaxPage))
+	}
+	return b.page(ctx, op, id, 0, k)
 }
 
 // Page returns up to limit standings of board id from 0-based position
@@ -242,8 +246,11 @@ func (b *Boards) Page(ctx context.Context, id BoardID, offset, limit int) ([]Sta
 }
 
 func (b *Boards) page(ctx context.Context, op string, id BoardID, offset, limit int) ([]Standing, error) {
-	if offset < 0 || limit < 0 || limit > MaxPage {
-		return nil, newErr(op, ErrInvalidArgument, fmt.Sprintf("offset %d must not be negative and limit %d must be 0 to %d", offset, limit, MaxPage))
+	switch {
+	case offset < 0:
+		return nil, newErr(op, ErrInvalidArgument, fmt.Sprintf("offset %d is negative", offset))
+	case limit < 0 || limit > MaxPage:
+		return nil, newErr(op, ErrInvalidArgument, fmt.Sprintf("limit %d is outside 0 to %d", limit, MaxPage))
 	}
 	d, err := b.open(ctx, op, id)
 	if err != nil {

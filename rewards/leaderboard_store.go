@@ -31,11 +31,13 @@ type BoardStore interface {
 	// in every error case nothing changes.
 	Add(ctx context.Context, board BoardID, user carbon.UserID, key EarningKey, delta carbon.Points, at time.Time) (applied bool, err error)
 	// Range returns up to limit standings from 0-based position offset, in
-	// board order; fewer, or none, past the end.
+	// board order; fewer, or none, past the end (an offset or limit beyond
+	// the board's size, up to math.MaxInt, is fine).
 	Range(ctx context.Context, board BoardID, offset, limit int) ([]Standing, error)
 	// Around returns user's standing with up to n standings above and below
-	// it, all read at one instant. It returns an error matching ErrNotMember
-	// if user has no score on board.
+	// it, all read at one instant (an n beyond the board's size, up to
+	// math.MaxInt, returns every other member). It returns an error
+	// matching ErrNotMember if user has no score on board.
 	Around(ctx context.Context, board BoardID, user carbon.UserID, n int) (Neighbourhood, error)
 	// Count returns the number of members of board.
 	Count(ctx context.Context, board BoardID) (int, error)
@@ -118,7 +120,7 @@ func (s *MemBoardStore) Add(ctx context.Context, board BoardID, user carbon.User
 	if err := ctx.Err(); err != nil {
 		return false, err
 	}
-	if user == "" || at.Before(minTime) || !at.Before(maxTime) {
+	if user == "" || !inTimeRange(at) {
 		return false, newErr("MemBoardStore.Add", ErrInvalidArgument, fmt.Sprintf("user %q at %s", user, at.Format(time.RFC3339)))
 	}
 	if delta == 0 {
@@ -214,6 +216,9 @@ func (s *MemBoardStore) Around(ctx context.Context, board BoardID, user carbon.U
 		// names, a likely cache miss on a large board.
 		return Neighbourhood{Member: standingOf(user, pos, &e, higher+1)}, nil
 	}
+	// No more neighbours than members: pos-from+1+n then cannot overflow,
+	// however large the n asked for.
+	n = min(n, b.tree.Len())
 	from := max(0, pos-n)
 	all := b.standings(from, pos-from+1+n)
 	return Neighbourhood{Member: all[pos-from], Above: all[:pos-from], Below: all[pos-from+1:]}, nil

@@ -255,6 +255,15 @@ func TestBoardBadArguments(t *testing.T) {
 		})
 	}
 	require.Equal(t, map[carbon.UserID]carbon.Points{"u1": 5}, scores(t, b, "w"))
+
+	// Each message names the argument of its own call (the first is the
+	// example in Error's doc).
+	_, err = b.Top(ctx, "w", -1)
+	require.EqualError(t, err, "rewards: Boards.Top: invalid argument: k -1 is outside 0 to 1000")
+	_, err = b.Page(ctx, "w", -1, 5)
+	require.EqualError(t, err, "rewards: Boards.Page: invalid argument: offset -1 is negative")
+	_, err = b.Page(ctx, "w", 0, rewards.MaxPage+1)
+	require.EqualError(t, err, "rewards: Boards.Page: invalid argument: limit 1001 is outside 0 to 1000")
 }
 
 // TestBoardConcurrentUpdates applies earnings from 8 goroutines (each

@@ -20,6 +20,10 @@ type Level struct {
 // earned are the sum of every Earning's Points, reversals subtracting; they
 // are never the spendable balance, so spending never lowers a level, while
 // a reversal can. A LevelScale is immutable and safe for concurrent use.
+//
+// Build one with NewLevelScale or DefaultLevelScale. The zero LevelScale
+// (&LevelScale{}, or a nil *LevelScale) is the default scale, as
+// DefaultLevelScale returns it.
 type LevelScale struct {
 	levels []Level
 }
@@ -62,18 +66,28 @@ func NewLevelScale(levels []Level) (*LevelScale, error) {
 
 // DefaultLevelScale returns carbonkit's default five levels: Seedling (0),
 // Sprout (100), Sapling (1,000), Tree (10,000) and Forest (100,000 points).
-func DefaultLevelScale() *LevelScale {
-	return &LevelScale{levels: []Level{
-		{Number: 1, Name: "Seedling", MinPoints: 0},
-		{Number: 2, Name: "Sprout", MinPoints: 100},
-		{Number: 3, Name: "Sapling", MinPoints: 1_000},
-		{Number: 4, Name: "Tree", MinPoints: 10_000},
-		{Number: 5, Name: "Forest", MinPoints: 100_000},
-	}}
+func DefaultLevelScale() *LevelScale { return &LevelScale{levels: defaultLevels} }
+
+// defaultLevels are DefaultLevelScale's levels (read-only).
+var defaultLevels = []Level{
+	{Number: 1, Name: "Seedling", MinPoints: 0},
+	{Number: 2, Name: "Sprout", MinPoints: 100},
+	{Number: 3, Name: "Sapling", MinPoints: 1_000},
+	{Number: 4, Name: "Tree", MinPoints: 10_000},
+	{Number: 5, Name: "Forest", MinPoints: 100_000},
+}
+
+// list returns the scale's levels: the default ones for a zero or nil
+// scale, which NewLevelScale never returns.
+func (s *LevelScale) list() []Level {
+	if s == nil || len(s.levels) == 0 {
+		return defaultLevels
+	}
+	return s.levels
 }
 
 // Levels returns a copy of the scale's levels.
-func (s *LevelScale) Levels() []Level { return append([]Level(nil), s.levels...) }
+func (s *LevelScale) Levels() []Level { return append([]Level(nil), s.list()...) }
 
 // LevelStatus is where a user stands on a LevelScale.
 type LevelStatus struct {
@@ -91,10 +105,11 @@ type LevelStatus struct {
 func (s *LevelScale) For(lifetime carbon.Points) LevelStatus {
 	// The first level above lifetime; the one before it is the user's.
 	// The first level starts at 0, so below zero the user is on it too.
-	i := max(sort.Search(len(s.levels), func(i int) bool { return s.levels[i].MinPoints > lifetime }), 1)
-	st := LevelStatus{Lifetime: lifetime, Level: s.levels[i-1]}
-	if i < len(s.levels) {
-		next := s.levels[i]
+	levels := s.list()
+	i := max(sort.Search(len(levels), func(i int) bool { return levels[i].MinPoints > lifetime }), 1)
+	st := LevelStatus{Lifetime: lifetime, Level: levels[i-1]}
+	if i < len(levels) {
+		next := levels[i]
 		st.Next = &next
 		var err error
 		if st.ToNext, err = next.MinPoints.Sub(lifetime); err != nil {

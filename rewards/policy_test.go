@@ -2,6 +2,7 @@ package rewards_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -81,6 +82,14 @@ func TestNewProgrammeBadInput(t *testing.T) {
 		{"bad partner", reg, l, &rewards.ProgrammeOptions{Partners: []carbon.PartnerID{"a b"}}, rewards.ErrInvalidArgument},
 		{"bad sponsor", reg, l, &rewards.ProgrammeOptions{Sponsors: []rewards.Sponsor{{Name: "s", FenPerPoint: 0}}}, rewards.ErrInvalidArgument},
 		{"sponsor twice", reg, l, &rewards.ProgrammeOptions{Sponsors: []rewards.Sponsor{{Name: "s", FenPerPoint: 1}, {Name: "s", FenPerPoint: 2}}}, rewards.ErrInvalidArgument},
+		// The sponsor's funding account, "sponsor NAME.funding", must be a
+		// valid account of its own.
+		{"sponsor name too long for its funding account", reg, l, &rewards.ProgrammeOptions{Sponsors: []rewards.Sponsor{
+			{Name: strings.Repeat("s", rewards.MaxSponsorNameLen+1), FenPerPoint: 1}}}, rewards.ErrInvalidArgument},
+		{"sponsor named as another's funding account", reg, l, &rewards.ProgrammeOptions{Sponsors: []rewards.Sponsor{
+			{Name: "acme", FenPerPoint: 1}, {Name: "acme.funding", FenPerPoint: 1}}}, rewards.ErrInvalidArgument},
+		{"sponsor name with the funding suffix", reg, l, &rewards.ProgrammeOptions{Sponsors: []rewards.Sponsor{
+			{Name: "acme.funding", FenPerPoint: 1}}}, rewards.ErrInvalidArgument},
 		{"bad charity", reg, l, &rewards.ProgrammeOptions{Charity: "red cross"}, rewards.ErrInvalidArgument},
 		{"negative hold timeout", reg, l, &rewards.ProgrammeOptions{HoldTimeout: -time.Second}, rewards.ErrInvalidArgument},
 	} {
@@ -93,6 +102,12 @@ func TestNewProgrammeBadInput(t *testing.T) {
 	p, err := rewards.NewProgramme(reg, l, nil)
 	require.NoError(t, err)
 	require.ErrorIs(t, p.RegisterPartner(context.Background(), ""), rewards.ErrInvalidArgument)
+
+	// The longest sponsor name works, funding account and all.
+	long := rewards.Sponsor{Name: strings.Repeat("s", rewards.MaxSponsorNameLen), FenPerPoint: 1}
+	p, err = rewards.NewProgramme(reg, l, &rewards.ProgrammeOptions{Sponsors: []rewards.Sponsor{long}})
+	require.NoError(t, err)
+	require.NoError(t, p.FundSponsor(context.Background(), "f1", long.Name, 100))
 }
 
 // The policy version in force at the activity's time applies, and the

@@ -156,7 +156,9 @@ func newPartner(id carbon.PartnerID) *partner {
 // the ledger l. It returns an *Error matching ErrInvalidArgument for a nil
 // reg or l, a malformed partner, charity or hold timeout, a
 // *ValidationError matching ErrInvalidPolicy for a malformed or duplicated
-// policy, and one matching ErrInvalidArgument for a malformed sponsor.
+// policy, and an *Error matching ErrInvalidArgument for a sponsor listed
+// twice or malformed (including a name its funding account cannot take,
+// see Sponsor).
 func NewProgramme(reg *methodology.Registry, l *ledger.Ledger, opts *ProgrammeOptions) (*Programme, error) {
 	const op = "NewProgramme"
 	switch {
@@ -323,12 +325,17 @@ func (p *Programme) stripe(parts ...string) *sync.Mutex {
 
 // ledgerErr wraps a ledger error for op: the ledger's refusals become
 // the programme's kinds (as listed in kinds, ledger sentinel to rewards
-// sentinel), anything else ErrLedger.
+// sentinel, and ledger.ErrOverflow, wherever it comes from, ErrOverflow),
+// anything else ErrLedger. ErrLedger tells the caller the write may have
+// committed, so a definite refusal must not become it.
 func ledgerErr(op string, err error, detail string, kinds ...error) error {
 	for i := 0; i+1 < len(kinds); i += 2 {
 		if errors.Is(err, kinds[i]) {
 			return &Error{Op: op, Kind: kinds[i+1], Detail: detail, Err: err}
 		}
+	}
+	if errors.Is(err, ledger.ErrOverflow) {
+		return &Error{Op: op, Kind: ErrOverflow, Detail: detail, Err: err}
 	}
 	return &Error{Op: op, Kind: ErrLedger, Detail: detail, Err: err}
 }

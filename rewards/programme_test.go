@@ -513,6 +513,47 @@ func TestEarnBadInput(t *testing.T) {
 	require.False(t, r.Replayed)
 }
 
+// Earn refuses, before it reserves or writes anything, an activity dated
+// where no Earning can be (the consumers, and Resync, would refuse its
+// credit for good), and credits one at the very end of the range, whose
+// local month is the next, with every consumer fed.
+func TestEarnTimeRange(t *testing.T) {
+	caps := rewards.NewMemCapStore()
+	e := newEnv(t, func(o *rewards.ProgrammeOptions) {
+		pol := basePolicy()
+		pol.DailyCap = 1000
+		o.Policies, o.Caps = []rewards.EarnPolicy{pol}, caps
+	})
+	before := e.entries()
+	for _, at := range []time.Time{
+		time.Date(2500, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2200, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), // not even RFC 3339
+		time.Date(1899, 12, 31, 23, 59, 59, 0, time.UTC),
+	} {
+		_, err := e.p.Earn(e.ctx, trip(t, "x", "u1", "10", at))
+		require.ErrorIs(t, err, rewards.ErrInvalidActivity)
+		require.ErrorContains(t, err, "occurred_at "+at.Format(time.RFC3339Nano)+" is outside 1900 to 2199 (UTC)")
+	}
+	used, err := caps.Used(e.ctx, "2500-01-01/u1")
+	require.NoError(t, err)
+	require.Zero(t, used, "nothing reserved")
+	require.Zero(t, caps.Reservations())
+	require.Equal(t, before, e.entries(), "nothing posted")
+
+	// 2199-12-31T20:00Z is in January 2200 in Shanghai.
+	r, err := e.p.Earn(e.ctx, trip(t, "edge", "u1", "10", time.Date(2199, 12, 31, 20, 0, 0, 0, time.UTC)))
+	require.NoError(t, err)
+	require.Positive(t, r.Points)
+	jan := rewards.Month{Year: 2200, Month: time.January}
+	fp, err := e.feet.Report(e.ctx, "u1", jan, jan)
+	require.NoError(t, err)
+	require.Equal(t, r.Points, fp.Total.Points)
+	next, err := e.p.Resync(e.ctx, 0, 1000)
+	require.NoError(t, err)
+	require.Equal(t, uint64(e.entries()), next, "Resync reaches the end of the feed")
+}
+
 // A reversal takes the points and CO2e back, lowers the board and the
 // footprint, and happens once.
 func TestReverseEarning(t *testing.T) {
@@ -643,11 +684,21 @@ func TestResyncAndCloseBoards(t *testing.T) {
 	require.Contains(t, e2.events.types(), rewards.EventBadgeAwarded)
 
 	// Before the board closes there is nothing to announce; after, once.
+	// A k out of range is refused either way.
+	for _, k := range []int{-1, rewards.MaxPage + 1} {
+		_, err = e.p.CloseBoards(e.ctx, k)
+		require.ErrorIs(t, err, rewards.ErrInvalidArgument, "k %d", k)
+	}
 	snaps, err := e.p.CloseBoards(e.ctx, 3)
 	require.NoError(t, err)
 	require.Empty(t, snaps)
 	e.clock.Set(time.Date(2026, 5, 1, 0, 0, 0, 0, shanghai))
 	e.events.reset()
+	for _, k := range []int{-1, rewards.MaxPage + 1} {
+		_, err = e.p.CloseBoards(e.ctx, k)
+		require.ErrorIs(t, err, rewards.ErrInvalidArgument, "k %d", k)
+	}
+	require.Empty(t, e.events.types(), "a refused call freezes nothing")
 	snaps, err = e.p.CloseBoards(e.ctx, 3)
 	require.NoError(t, err)
 	require.Len(t, snaps, 1)

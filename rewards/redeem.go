@@ -17,11 +17,27 @@ import (
 // ledger. Adding the same reward again does nothing. It returns a
 // *ValidationError matching ErrInvalidReward for a malformed reward, an
 // *Error matching ErrInvalidReward for a different reward under an ID
-// already used, ErrStore or ErrLedger.
+// already used, ErrStore or ErrLedger. A reward refused as malformed or
+// as defined differently opens no account.
 func (p *Programme) AddReward(ctx context.Context, r Reward) error {
 	const op = "Programme.AddReward"
 	if err := r.Validate(); err != nil {
 		return err
+	}
+	// The catalog is checked before the payee's account is opened, so
+	// that a refused reward leaves the ledger as it was; the stripe keeps
+	// a concurrent AddReward of the same ID in this process from slipping
+	// in between.
+	mu := p.stripe("reward", r.ID)
+	mu.Lock()
+	defer mu.Unlock()
+	conflict := func() error {
+		return newErr(op, ErrInvalidReward, fmt.Sprintf("reward %q is already defined differently", r.ID))
+	}
+	if old, found, err := p.catalog.Reward(ctx, r.ID); err != nil {
+		return storeErr(op, err)
+	} else if found && !old.Equal(r) {
+		return conflict()
 	}
 	if _, err := p.ledger.OpenAccount(ctx, r.payee(), ledger.BalancePolicy{}); err != nil {
 		return ledgerErr(op, err, "opening "+string(r.payee()), ledger.ErrAccountExists, ErrInvalidReward)
@@ -31,7 +47,7 @@ func (p *Programme) AddReward(ctx context.Context, r Reward) error {
 		return storeErr(op, err)
 	}
 	if !old.Equal(r) {
-		return newErr(op, ErrInvalidReward, fmt.Sprintf("reward %q is already defined differently", r.ID))
+		return conflict()
 	}
 	return nil
 }
@@ -343,8 +359,10 @@ func (p *Programme) hold(ctx context.Context, op string, rd Redemption, rw Rewar
 // reward's payee) and the unit stays taken. Fulfilling a fulfilled
 // redemption returns it (Replayed set). Errors: ErrInvalidArgument,
 // ErrUnknownRedemption, ErrRedemptionFinal (it was voided, or its hold
-// expired: it is then voided and its stock returned), ErrStore, ErrLedger;
-// ErrFollowUp with a valid redemption when only publishing failed.
+// expired: it is then voided and its stock returned), ErrOverflow (the
+// payee's balance would leave int64: the redemption stays held), ErrStore,
+// ErrLedger; ErrFollowUp with a valid redemption when only publishing
+// failed.
 func (p *Programme) Fulfil(ctx context.Context, id string) (Redemption, error) {
 	const op = "Programme.Fulfil"
 	rd, unlock, err := p.resolvable(ctx, op, id)

@@ -241,6 +241,12 @@ func TestRedeemBadInput(t *testing.T) {
 	// A reward redefined differently is refused.
 	require.ErrorIs(t, e.p.AddReward(e.ctx, coupon("cheap", 11, 5, 0)), rewards.ErrInvalidReward)
 	require.ErrorIs(t, e.p.AddReward(e.ctx, rewards.Reward{ID: "x"}), rewards.ErrInvalidReward)
+	// A refused reward opens no account for its payee.
+	tea := coupon("cheap", 10, 5, 0)
+	tea.Payee = "tea"
+	require.ErrorIs(t, e.p.AddReward(e.ctx, tea), rewards.ErrInvalidReward)
+	_, err = e.l.Account(e.ctx, ledger.MerchantAccount("tea"))
+	require.ErrorIs(t, err, ledger.ErrUnknownAccount, "the refused reward's payee has an account")
 	_, err = e.p.Cancel(e.ctx, "never")
 	require.ErrorIs(t, err, rewards.ErrUnknownRedemption)
 }

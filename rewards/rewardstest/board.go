@@ -16,7 +16,8 @@ import (
 // RunBoardStore checks that the stores newStore returns keep the
 // rewards.BoardStore contract: order, competition ranks, positions, reached
 // times, idempotency, zero deltas, overflow and bad arguments changing
-// nothing, freezing, independence of boards, and concurrent adds.
+// nothing, offsets, limits and neighbourhoods larger than the board,
+// freezing, independence of boards, and concurrent adds.
 func RunBoardStore(t *testing.T, newStore func(t *testing.T) rewards.BoardStore) {
 	t.Run("EmptyBoard", func(t *testing.T) {
 		s := newStore(t)
@@ -56,6 +57,17 @@ func RunBoardStore(t *testing.T, newStore func(t *testing.T) rewards.BoardStore)
 		past, err := s.Range(ctx(), "b", 6, 5)
 		require.NoError(t, err)
 		require.Empty(t, past)
+
+		// Offsets and limits past any board's size are fine.
+		all, err := s.Range(ctx(), "b", 0, math.MaxInt)
+		require.NoError(t, err)
+		require.Equal(t, page, all)
+		tail, err := s.Range(ctx(), "b", 5, math.MaxInt)
+		require.NoError(t, err)
+		requireStandings(t, []want{{"u6", 10, 6, at(0)}}, tail, 5)
+		far, err := s.Range(ctx(), "b", math.MaxInt, math.MaxInt)
+		require.NoError(t, err)
+		require.Empty(t, far)
 
 		n, err := s.Count(ctx(), "b")
 		require.NoError(t, err)
@@ -124,6 +136,7 @@ func RunBoardStore(t *testing.T, newStore func(t *testing.T) rewards.BoardStore)
 			{"bottom", "u9", 3, []carbon.UserID{"u6", "u7", "u8"}, nil},
 			{"near top", "u1", 3, []carbon.UserID{"u0"}, []carbon.UserID{"u2", "u3", "u4"}},
 			{"alone", "u4", 0, nil, nil},
+			{"everyone", "u3", math.MaxInt, []carbon.UserID{"u0", "u1", "u2"}, []carbon.UserID{"u4", "u5", "u6", "u7", "u8", "u9"}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				nb, err := s.Around(ctx(), "b", tc.user, tc.n)

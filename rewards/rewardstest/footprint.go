@@ -14,7 +14,8 @@ import (
 
 // RunFootprintStore checks that the stores newStore returns keep the
 // rewards.FootprintStore contract: sums per cell, idempotency, overflow
-// changing nothing, month ranges and order, and concurrent adds.
+// changing nothing, month ranges and order, the valid months, and
+// concurrent adds.
 func RunFootprintStore(t *testing.T, newStore func(t *testing.T) rewards.FootprintStore) {
 	apr := rewards.Month{Year: 2026, Month: time.April}
 	may := rewards.Month{Year: 2026, Month: time.May}
@@ -85,6 +86,28 @@ func RunFootprintStore(t *testing.T, newStore func(t *testing.T) rewards.Footpri
 		require.NoError(t, err)
 		require.Len(t, rows, 1)
 		require.True(t, totals(1, math.MaxInt64, 1).Equal(rows[0].FootprintTotals))
+	})
+
+	t.Run("MonthRange", func(t *testing.T) {
+		// The valid months are those of the times an Earning can carry, in
+		// a time zone east or west of UTC: December 1899 to January 2200.
+		s := newStore(t)
+		first, last := rewards.Month{Year: 1899, Month: time.December}, rewards.Month{Year: 2200, Month: time.January}
+		for i, m := range []rewards.Month{first, last} {
+			ok, err := s.Add(ctx(), "u1", key(i), cell(m, "s1", "p1"), totals(1, 1, 1))
+			require.NoError(t, err, m)
+			require.True(t, ok)
+		}
+		for i, m := range []rewards.Month{{Year: 1899, Month: time.November}, {Year: 2200, Month: time.February}, {}} {
+			ok, err := s.Add(ctx(), "u1", key(10+i), cell(m, "s1", "p1"), totals(1, 1, 1))
+			require.ErrorIs(t, err, rewards.ErrInvalidArgument, m)
+			require.False(t, ok)
+		}
+		rows, err := s.Rows(ctx(), "u1", first, last)
+		require.NoError(t, err)
+		require.Len(t, rows, 2)
+		require.Equal(t, first, rows[0].Month)
+		require.Equal(t, last, rows[1].Month)
 	})
 
 	t.Run("ConcurrentAdds", func(t *testing.T) {

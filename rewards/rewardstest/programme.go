@@ -3,6 +3,7 @@ package rewardstest
 import (
 	"errors"
 	"fmt"
+	"math"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +18,8 @@ import (
 // RunCapStore checks that the stores newStore returns keep the
 // rewards.CapStore contract: grants limited by every counter, the limiting
 // counter named, idempotent reservations, release, settling (for a store
-// that implements rewards.CapSettler), and no counter ever over its limit
+// that implements rewards.CapSettler), bad arguments (a counter listed
+// twice among them) changing nothing, and no counter ever over its limit
 // under concurrent reservations.
 func RunCapStore(t *testing.T, newStore func(t *testing.T) rewards.CapStore) {
 	day := rewards.CapLimit{Counter: "2026-04-22/u1", Limit: 100}
@@ -118,13 +120,24 @@ func RunCapStore(t *testing.T, newStore func(t *testing.T) rewards.CapStore) {
 			{"", []rewards.CapLimit{day}, 1},
 			{"a", []rewards.CapLimit{day}, -1},
 			{"a", []rewards.CapLimit{{Counter: "c", Limit: 0}}, 1},
+			{"a", []rewards.CapLimit{{Counter: "", Limit: 1}}, 1},
+			// A counter listed twice would be charged twice.
+			{"a", []rewards.CapLimit{day, scen, day}, 8},
+			{"a", []rewards.CapLimit{{Counter: "c", Limit: math.MaxInt64}, {Counter: "c", Limit: math.MaxInt64}}, math.MaxInt64},
 		} {
 			_, err := s.Reserve(ctx(), tc.id, "fp", tc.limits, tc.want)
-			require.ErrorIs(t, err, rewards.ErrInvalidArgument)
+			require.ErrorIs(t, err, rewards.ErrInvalidArgument, "%+v", tc)
 		}
-		used, err := s.Used(ctx(), day.Counter)
+		for _, c := range []string{day.Counter, scen.Counter, "c"} {
+			used, err := s.Used(ctx(), c)
+			require.NoError(t, err)
+			require.Zero(t, used, c)
+		}
+		// Nothing was recorded under the id either.
+		r, err := s.Reserve(ctx(), "a", "fp-a", []rewards.CapLimit{day}, 5)
 		require.NoError(t, err)
-		require.Zero(t, used)
+		require.Equal(t, "fp-a", r.Fingerprint)
+		require.Equal(t, int64(5), r.Granted)
 	})
 
 	t.Run("Concurrent", func(t *testing.T) {
