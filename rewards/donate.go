@@ -78,7 +78,9 @@ func (s Sponsor) fundingAccount() ledger.AccountID {
 // FundSponsor adds fen to sponsor's budget, under the idempotency key key,
 // from the sponsor's funding account ("sponsor NAME.funding", which may
 // go negative: its balance is minus what the sponsor has put in). It opens
-// both accounts if needed. Errors: ErrInvalidArgument (a malformed key,
+// both accounts if needed, and the programme's charity account: every
+// donation needs the three, and Donate opens none, so that a refused one
+// changes nothing. Errors: ErrInvalidArgument (a malformed key,
 // fen not positive), ErrUnknownSponsor, ErrReplayMismatch (key reused for
 // another request), ErrOverflow (the budget, or what the sponsor has put
 // in, would leave int64; nothing changes), ErrLedger.
@@ -107,12 +109,20 @@ func (p *Programme) FundSponsor(ctx context.Context, key, sponsor string, fen in
 	return nil
 }
 
+// openSponsor opens, if needed, the accounts a donation paid by s needs:
+// its funding and budget accounts, and the charity account.
 func (p *Programme) openSponsor(ctx context.Context, op string, s Sponsor) error {
-	if _, err := p.ledger.OpenAccount(ctx, s.fundingAccount(), ledger.BalancePolicy{Overdraft: true}); err != nil {
-		return ledgerErr(op, err, "opening "+string(s.fundingAccount()))
-	}
-	if _, err := p.ledger.OpenAccount(ctx, ledger.SponsorAccount(s.Name), ledger.BalancePolicy{}); err != nil {
-		return ledgerErr(op, err, "opening "+string(ledger.SponsorAccount(s.Name)))
+	for _, a := range [...]struct {
+		id     ledger.AccountID
+		policy ledger.BalancePolicy
+	}{
+		{s.fundingAccount(), ledger.BalancePolicy{Overdraft: true}},
+		{ledger.SponsorAccount(s.Name), ledger.BalancePolicy{}},
+		{p.charity, ledger.BalancePolicy{}},
+	} {
+		if _, err := p.ledger.OpenAccount(ctx, a.id, a.policy); err != nil {
+			return ledgerErr(op, err, "opening "+string(a.id))
+		}
 	}
 	return nil
 }
@@ -149,8 +159,8 @@ type Donation struct {
 // charity account and pays the sponsor's red packet into the user's parent
 // account, in ONE ledger entry (both assets), so that either both happen or
 // neither does. Repeating the request with the same key returns the
-// original donation. The first donation that can be made opens the
-// charity account; a refused one opens no account.
+// original donation. It opens no account: FundSponsor opens the
+// sponsor's and the charity's.
 //
 // Errors (nothing changes, every balance as it was): ErrInvalidArgument
 // (a malformed key, user or partner, or points not positive),
@@ -185,8 +195,6 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 			return Donation{}, err
 		}
 	}
-	// Donate opens no account before it knows the donation can be made
-	// (see postDonation), so that a refused one changes nothing.
 	mu := p.stripe("donate", req.Key)
 	mu.Lock()
 	defer mu.Unlock()
@@ -219,11 +227,6 @@ func (p *Programme) Donate(ctx context.Context, req DonateRequest) (Donation, er
 
 // postDonation posts the donation's one entry, reading the user's lots
 // again if a concurrent spend took the ones it chose.
-//
-// It opens no account ahead: the sponsor's budget is opened by
-// FundSponsor (a red packet is at least 1 fen, so a sponsor never funded
-// cannot pay one), and the charity account, on the first donation that
-// finds it missing, only once that donation's other conditions hold.
 func (p *Programme) postDonation(ctx context.Context, op string, req DonateRequest, s Sponsor, fen int64, key string, meta map[string]string) (ledger.Entry, error) {
 	for attempt := 0; ; attempt++ {
 		debits, err := p.donationDebits(ctx, op, req)
@@ -249,12 +252,8 @@ func (p *Programme) postDonation(ctx context.Context, op string, req DonateReque
 			}
 		}
 		if errors.Is(err, ledger.ErrUnknownAccount) {
-			opened, oerr := p.donationAccounts(ctx, op, req, s, fen, err)
-			if oerr != nil {
-				return ledger.Entry{}, oerr
-			}
-			if opened {
-				continue
+			if uerr := p.unfunded(ctx, op, s, fen, err); uerr != nil {
+				return ledger.Entry{}, uerr
 			}
 		}
 		return ledger.Entry{}, ledgerErr(op, err, fmt.Sprintf("donation %q", req.Key),
@@ -263,59 +262,21 @@ func (p *Programme) postDonation(ctx context.Context, op string, req DonateReque
 	}
 }
 
-// donationAccounts handles a donation refused for an unknown account
-// (cause): a sponsor never funded has an empty budget (ErrBudgetExhausted),
-// and a missing charity account is opened, once the donation's other
-// conditions are checked (the budget covers the red packet, and the user
-// has the points: for a parent donation, the allocation that made its
-// debits has just found them), and reported as opened for the caller to
-// post again. Anything else missing is the user's account, which the
-// caller reports. A concurrent spend can still refuse the donation once
-// the charity account is open; the account, empty, is the one every
-// donation needs.
-func (p *Programme) donationAccounts(ctx context.Context, op string, req DonateRequest, s Sponsor, fen int64, cause error) (bool, error) {
+// unfunded returns ErrBudgetExhausted if sponsor s was never funded, its
+// budget account unopened, for a donation refused for an unknown account
+// (cause): a red packet is at least 1 fen, which no such sponsor can pay.
+// Otherwise the unknown account is the user's (or the charity's, named by
+// a host after its last FundSponsor), which the caller reports.
+func (p *Programme) unfunded(ctx context.Context, op string, s Sponsor, fen int64, cause error) error {
 	budget := ledger.SponsorAccount(s.Name)
-	missing := func(id ledger.AccountID) (bool, error) {
-		_, err := p.ledger.Account(ctx, id)
-		if errors.Is(err, ledger.ErrUnknownAccount) {
-			return true, nil
-		}
-		if err != nil {
-			return false, ledgerErr(op, err, "reading "+string(id))
-		}
-		return false, nil
+	_, err := p.ledger.Account(ctx, budget)
+	switch {
+	case errors.Is(err, ledger.ErrUnknownAccount):
+		return &Error{Op: op, Kind: ErrBudgetExhausted, Detail: fmt.Sprintf("sponsor %q was never funded, the red packet is %d fen", s.Name, fen), Err: cause}
+	case err != nil:
+		return ledgerErr(op, err, "reading "+string(budget))
 	}
-	if gone, err := missing(budget); err != nil || gone {
-		if gone {
-			err = &Error{Op: op, Kind: ErrBudgetExhausted, Detail: fmt.Sprintf("sponsor %q was never funded, the red packet is %d fen", s.Name, fen), Err: cause}
-		}
-		return false, err
-	}
-	if gone, err := missing(p.charity); err != nil || !gone {
-		return false, err
-	}
-	b, err := p.ledger.Balance(ctx, budget, ledger.CNY)
-	if err != nil {
-		return false, ledgerErr(op, err, "reading "+string(budget))
-	}
-	if avail, _ := b.Available(); avail < fen {
-		return false, newErr(op, ErrBudgetExhausted, fmt.Sprintf("sponsor %q has %d fen, the red packet is %d", s.Name, avail, fen))
-	}
-	if req.Partner != "" {
-		child := ledger.PartnerAccount(req.User, req.Partner)
-		b, err := p.ledger.Balance(ctx, child, ledger.Points)
-		if err != nil {
-			return false, ledgerErr(op, err, "reading "+string(child), ledger.ErrUnknownAccount, ErrNotLinked)
-		}
-		if avail, _ := b.Available(); avail < int64(req.Points) {
-			return false, &Error{Op: op, Kind: ErrInsufficientPoints, Err: ledger.ErrInsufficientFunds,
-				Detail: fmt.Sprintf("user %q has %d points available with partner %q, the donation is %d", req.User, avail, req.Partner, req.Points)}
-		}
-	}
-	if _, err := p.ledger.OpenAccount(ctx, p.charity, ledger.BalancePolicy{}); err != nil {
-		return false, ledgerErr(op, err, "opening "+string(p.charity))
-	}
-	return true, nil
+	return nil
 }
 
 // donationDebits returns the postings that take the donation's points from
