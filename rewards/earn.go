@@ -104,7 +104,9 @@ func (r *Receipt) Earning() Earning {
 // without an Entry.
 //
 // Errors (nothing changes): ErrInvalidActivity (also for an OccurredAt
-// outside 1900 to 2199 in UTC, the times an Earning can carry),
+// outside 1900 to 2199 in UTC, the times an Earning can carry, or, for a
+// new activity, outside ProgrammeOptions.MaxActivityAge and
+// MaxActivityLead),
 // ErrUnknownPartner, ErrNotLinked, ErrNoPolicy, ErrNotQuantifiable,
 // ErrReplayMismatch, ErrOverflow, ErrStore (a programme store failed),
 // ErrLedger (the ledger failed; the credit may be pending: repeat the
@@ -138,6 +140,9 @@ func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error
 	if found {
 		return p.replay(ctx, op, rec, fp)
 	}
+	if err := p.inWindow(op, a.OccurredAt); err != nil {
+		return Receipt{}, err
+	}
 	r, err := p.quote(ctx, op, &a, fp)
 	if err != nil {
 		return Receipt{}, err
@@ -163,6 +168,25 @@ func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error
 		return p.replay(ctx, op, stored, fp)
 	}
 	return p.postTo(ctx, op, r, pt.issuance, child)
+}
+
+// inWindow refuses, with ErrInvalidActivity, an activity that occurred at
+// at, longer than MaxActivityAge ago or further than MaxActivityLead ahead
+// by the programme's clock.
+func (p *Programme) inWindow(op string, at time.Time) error {
+	if p.maxAge == 0 && p.maxLead == 0 {
+		return nil
+	}
+	now := p.clock.Now()
+	switch {
+	case p.maxAge > 0 && now.Sub(at) > p.maxAge:
+		return newErr(op, ErrInvalidActivity, fmt.Sprintf("occurred_at %s is more than %s before now (%s): too late to credit",
+			at.Format(time.RFC3339Nano), p.maxAge, now.Format(time.RFC3339Nano)))
+	case p.maxLead > 0 && at.Sub(now) > p.maxLead:
+		return newErr(op, ErrInvalidActivity, fmt.Sprintf("occurred_at %s is more than %s after now (%s)",
+			at.Format(time.RFC3339Nano), p.maxLead, now.Format(time.RFC3339Nano)))
+	}
+	return nil
 }
 
 // replay answers a repeated activity from its stored receipt, completing a

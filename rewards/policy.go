@@ -38,7 +38,9 @@ type EarnPolicy struct {
 	PointsPerGram decimal.Decimal `json:"points_per_gram"`
 	// DailyCap is the most points a user may earn per local day (in the
 	// programme's time zone, by the activity's OccurredAt) over all
-	// scenarios; zero means no cap.
+	// scenarios; zero means no cap. A caller who picks OccurredAt could
+	// pick another day for a fresh cap: bound it with
+	// ProgrammeOptions.MaxActivityAge and MaxActivityLead.
 	DailyCap carbon.Points `json:"daily_cap,omitempty"`
 	// ScenarioCaps is the most points a user may earn per local day in one
 	// scenario; a scenario not listed gets DefaultScenarioCap; zero means

@@ -35,6 +35,16 @@ type ProgrammeOptions struct {
 	// Charity names the charity account donations go to
 	// (ledger.CharityAccount(Charity)). Default: "donations".
 	Charity string
+	// MaxActivityAge, if not zero, is how long after it occurred, by
+	// Clock, an activity may still be credited; MaxActivityLead, if not
+	// zero, how far ahead of Clock its OccurredAt may be (a reporter's
+	// clock running fast). Earn refuses a new activity outside them with
+	// ErrInvalidActivity; a replay of one credited before is answered
+	// whatever its age. The daily caps count by the day an activity
+	// occurred, so a host that takes OccurredAt from its callers should
+	// set both: otherwise every other day, past or future, has a fresh
+	// cap. Default: no bound.
+	MaxActivityAge, MaxActivityLead time.Duration
 	// HoldTimeout, if not zero, is how long a redemption's hold may stay
 	// pending before the ledger's ExpireHolds voids it (its stock is then
 	// returned by Cancel, or by ExpireRedemptions). Default: none.
@@ -95,7 +105,10 @@ type Programme struct {
 	charity     ledger.AccountID
 	sponsors    map[string]Sponsor
 	holdTimeout time.Duration
-	fulfiller   func(ctx context.Context, rd Redemption) error
+	// maxAge and maxLead are ProgrammeOptions.MaxActivityAge and
+	// MaxActivityLead.
+	maxAge, maxLead time.Duration
+	fulfiller       func(ctx context.Context, rd Redemption) error
 
 	mu       sync.Mutex                                    // serialises RegisterPartner
 	partners atomic.Pointer[map[carbon.PartnerID]*partner] // copy on write
@@ -178,7 +191,7 @@ func NewProgramme(reg *methodology.Registry, l *ledger.Ledger, opts *ProgrammeOp
 	p := &Programme{reg: reg, ledger: l, clock: o.Clock, loc: o.TimeZone, pols: pols,
 		badges: o.Badges, boards: o.Boards, footprint: o.Footprints, publisher: o.Publisher,
 		caps: o.Caps, receipts: o.Receipts, catalog: o.Catalog, redemptions: o.Redemptions,
-		holdTimeout: o.HoldTimeout, fulfiller: o.Fulfiller, seed: maphash.MakeSeed(), sponsors: map[string]Sponsor{}}
+		holdTimeout: o.HoldTimeout, maxAge: o.MaxActivityAge, maxLead: o.MaxActivityLead, fulfiller: o.Fulfiller, seed: maphash.MakeSeed(), sponsors: map[string]Sponsor{}}
 	if p.clock == nil {
 		p.clock = carbon.SystemClock()
 	}
@@ -196,6 +209,9 @@ func NewProgramme(reg *methodology.Registry, l *ledger.Ledger, opts *ProgrammeOp
 	}
 	if p.redemptions == nil {
 		p.redemptions = NewMemRedemptionStore()
+	}
+	if o.MaxActivityAge < 0 || o.MaxActivityLead < 0 {
+		return nil, newErr(op, ErrInvalidArgument, fmt.Sprintf("activity age %s or lead %s is negative", o.MaxActivityAge, o.MaxActivityLead))
 	}
 	if o.HoldTimeout < 0 {
 		return nil, newErr(op, ErrInvalidArgument, fmt.Sprintf("hold timeout %s is negative", o.HoldTimeout))

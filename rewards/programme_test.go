@@ -558,6 +558,51 @@ func TestEarnTimeRange(t *testing.T) {
 	require.Equal(t, uint64(e.entries()), next, "Resync reaches the end of the feed")
 }
 
+// With MaxActivityAge and MaxActivityLead set, Earn refuses, before it
+// reserves or writes anything, a new activity that occurred too long ago or
+// too far ahead by the programme's clock, so that a caller cannot pick
+// another day for a fresh daily cap; the bounds themselves are inside, and
+// a replay of an activity credited in time is answered however late.
+func TestEarnActivityWindow(t *testing.T) {
+	const age, lead = 7 * 24 * time.Hour, 5 * time.Minute
+	caps := rewards.NewMemCapStore()
+	e := newEnv(t, func(o *rewards.ProgrammeOptions) {
+		o.MaxActivityAge, o.MaxActivityLead, o.Caps = age, lead, caps
+	})
+	before := e.entries()
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{progStart.Add(-age - time.Nanosecond), "is more than 168h0m0s before now"},
+		{progStart.Add(lead + time.Nanosecond), "is more than 5m0s after now"},
+		{progStart.AddDate(1, 0, 0), "is more than 5m0s after now"},
+	} {
+		_, err := e.p.Earn(e.ctx, trip(t, "x", "u1", "10", c.at))
+		require.ErrorIs(t, err, rewards.ErrInvalidActivity)
+		require.ErrorContains(t, err, c.want)
+	}
+	require.Zero(t, caps.Reservations(), "nothing reserved")
+	require.Equal(t, before, e.entries(), "nothing posted")
+
+	oldest, err := e.p.Earn(e.ctx, trip(t, "oldest", "u1", "10", progStart.Add(-age)))
+	require.NoError(t, err)
+	require.Positive(t, oldest.Points)
+	_, err = e.p.Earn(e.ctx, trip(t, "newest", "u1", "10", progStart.Add(lead)))
+	require.NoError(t, err)
+
+	e.clock.Advance(30 * 24 * time.Hour)
+	again, err := e.p.Earn(e.ctx, trip(t, "oldest", "u1", "10", progStart.Add(-age)))
+	require.NoError(t, err)
+	require.True(t, again.Replayed)
+	require.Equal(t, oldest.Entry, again.Entry)
+	_, err = e.p.Earn(e.ctx, trip(t, "late", "u1", "10", progStart.Add(-age)))
+	require.ErrorIs(t, err, rewards.ErrInvalidActivity)
+
+	_, err = rewards.NewProgramme(methodology.Builtin(), e.l, &rewards.ProgrammeOptions{Policies: []rewards.EarnPolicy{basePolicy()}, MaxActivityAge: -time.Second})
+	require.ErrorIs(t, err, rewards.ErrInvalidArgument)
+}
+
 // A reversal takes the points and CO2e back, lowers the board and the
 // footprint, and happens once.
 func TestReverseEarning(t *testing.T) {
