@@ -24,8 +24,12 @@
 // available and reduction for each, and a board as {"board", "members",
 // "top", "user"}.
 //
-// For example (the boards count this month's activities in Shanghai time,
-// so give the current time as occurred_at):
+// An activity is credited up to a week after its occurred_at, which may be
+// at most five minutes ahead of the server's clock (400 invalid_activity
+// otherwise): the daily cap of 2,000 points counts by the day an activity
+// occurred, so a caller must not be free to pick the day. For example (the
+// boards count this month's activities in Shanghai time, so give the
+// current time as occurred_at):
 //
 //	curl -s -X PUT localhost:8080/v1/users/u-42/partners/food-delivery
 //	curl -s localhost:8080/v1/activities -H 'Idempotency-Key: order-1001' -d '{
@@ -212,6 +216,10 @@ func newServer(ctx context.Context, clock carbon.Clock, log *slog.Logger) (*serv
 	}
 	s.prog, err = rewards.NewProgramme(methodology.Builtin(), l, &rewards.ProgrammeOptions{
 		Clock: clock, TimeZone: shanghai, Partners: s.partners, Boards: boards,
+		// The daily cap counts by the day an activity occurred, which the
+		// caller states: only the last week, and no more than a clock's
+		// drift ahead, may be credited.
+		MaxActivityAge: maxActivityAge, MaxActivityLead: maxActivityLead,
 		Policies: []rewards.EarnPolicy{{ID: "standard", Version: "2024.1", ValidFrom: time.Date(2024, 1, 1, 0, 0, 0, 0, shanghai),
 			PointsPerGram: decimal.New(1, -1), DailyCap: 2000}},
 	})
@@ -467,11 +475,15 @@ func (s *server) postRedemption(w http.ResponseWriter, r *http.Request) error {
 	if err := s.followUp(r, err); err != nil {
 		return err
 	}
+	status := http.StatusCreated
 	if rd.Replayed {
 		w.Header().Set("Idempotent-Replayed", "true")
 		rd.Replayed = false
+		if rd.State == rewards.RedemptionFulfilled || rd.State == rewards.RedemptionVoided {
+			status = http.StatusOK // resolved since it was held
+		}
 	}
-	return writeJSON(w, http.StatusCreated, rd)
+	return writeJSON(w, status, rd)
 }
 
 // resolveRedemption returns the handler that fulfils or cancels a
@@ -545,6 +557,13 @@ func idempotencyKey(r *http.Request) (string, error) {
 	return key, nil
 }
 
+// How long after it occurred an activity may still be reported, and how
+// far ahead of the server's clock its occurred_at may be.
+const (
+	maxActivityAge  = 7 * 24 * time.Hour
+	maxActivityLead = 5 * time.Minute
+)
+
 // decode reads one JSON value from the request body into v: at most
 // maxBody bytes, no unknown fields, nothing after the value. A body that
 // is not JSON is malformed_json; JSON that does not decode into v (an
@@ -553,16 +572,22 @@ func decode(w http.ResponseWriter, r *http.Request, v any, code string) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(v)
-	if err == nil && dec.More() {
-		return &apiError{http.StatusBadRequest, "malformed_json", "the body holds more than one JSON value"}
+	trailing := false
+	if err == nil {
+		// Only white space may follow the value: anything else, a stray
+		// ']' or '}' too (which More would miss), is more than one value.
+		if _, err = dec.Token(); err == io.EOF {
+			return nil
+		}
+		trailing = true
 	}
 	var tooBig *http.MaxBytesError
 	var syntax *json.SyntaxError
 	switch {
-	case err == nil:
-		return nil
 	case errors.As(err, &tooBig):
 		return &apiError{http.StatusRequestEntityTooLarge, "body_too_large", fmt.Sprintf("the body is larger than %d bytes", tooBig.Limit)}
+	case trailing:
+		return &apiError{http.StatusBadRequest, "malformed_json", "the body holds more than one JSON value"}
 	case errors.Is(err, io.EOF):
 		return &apiError{http.StatusBadRequest, "malformed_json", "the body is empty"}
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
@@ -625,10 +650,24 @@ func classify(err error) *apiError {
 		{rewards.ErrWindowClosed, http.StatusUnprocessableEntity, "window_closed"},
 	} {
 		if errors.Is(err, m.kind) {
-			return &apiError{m.status, m.code, err.Error()}
+			return &apiError{m.status, m.code, message(err)}
 		}
 	}
 	return &apiError{http.StatusInternalServerError, "internal", "internal error"}
+}
+
+// message is what a caller is told of err, a 4xx: what was wrong with the
+// request, without the layers below (a store's own words) or another
+// request's details (whose user reused a key).
+func message(err error) string {
+	if errors.Is(err, rewards.ErrReplayMismatch) {
+		return "the Idempotency-Key was used before, for another request"
+	}
+	var re *rewards.Error
+	if errors.As(err, &re) && re.Detail != "" {
+		return re.Detail
+	}
+	return err.Error()
 }
 
 // errorBody is the JSON form of an error response.

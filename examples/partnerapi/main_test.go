@@ -28,7 +28,7 @@ type api struct {
 
 func newAPI(t *testing.T) *api {
 	t.Helper()
-	clock := carbon.NewTestClock(time.Date(2026, 4, 22, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)))
+	clock := carbon.NewTestClock(time.Date(2026, 4, 22, 20, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 	s, err := newServer(context.Background(), clock, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	require.NoError(t, err)
 	ts := httptest.NewServer(s)
@@ -170,6 +170,11 @@ func TestActivityErrors(t *testing.T) {
 		{"malformed JSON", "k-1", `{"partner": "food-delivery", `, http.StatusBadRequest, "malformed_json"},
 		{"empty body", "k-1", ``, http.StatusBadRequest, "malformed_json"},
 		{"two values", "k-1", order("u-42", 1, "CN-GD") + " {}", http.StatusBadRequest, "malformed_json"},
+		{"a stray bracket after the value", "k-1", order("u-42", 1, "CN-GD") + "}]", http.StatusBadRequest, "malformed_json"},
+		// The clock stands at 2026-04-22T20:00+08:00: a week back, and
+		// five minutes ahead, may be credited.
+		{"over a week old", "k-1", strings.Replace(order("u-42", 1, "CN-GD"), "2026-04-22T12:00", "2026-04-15T19:59", 1), http.StatusBadRequest, "invalid_activity"},
+		{"in the future", "k-1", strings.Replace(order("u-42", 1, "CN-GD"), "2026-04-22T12:00", "2026-04-22T20:06", 1), http.StatusBadRequest, "invalid_activity"},
 		{"unknown field", "k-1", strings.Replace(order("u-42", 1, "CN-GD"), "{", `{"colour": "green", `, 1), http.StatusBadRequest, "invalid_activity"},
 		{"wrong type", "k-1", strings.Replace(order("u-42", 1, "CN-GD"), `"u-42"`, `42`, 1), http.StatusBadRequest, "invalid_activity"},
 		{"bad quantity", "k-1", strings.Replace(order("u-42", 1, "CN-GD"), "1 order", "lots", 1), http.StatusBadRequest, "invalid_activity"},
@@ -276,6 +281,17 @@ func TestRedemption(t *testing.T) {
 	r = a.do("POST", "/v1/redemptions/rd-1/fulfil", "", "")
 	require.Equal(t, http.StatusOK, r.status, r.body)
 	require.Contains(t, r.body, `"state":"fulfilled"`)
+	// Repeated now, the request returns the redemption as it stands:
+	// resolved, so 200.
+	again = a.do("POST", "/v1/redemptions", "rd-1", body)
+	require.Equal(t, http.StatusOK, again.status, again.body)
+	require.Equal(t, r.body, again.body)
+	require.Equal(t, "true", again.header.Get("Idempotent-Replayed"))
+	// Another user's request under the key learns nothing of the first.
+	a.link("u-8", "logistics")
+	r = a.do("POST", "/v1/redemptions", "rd-1", `{"user": "u-8", "reward_id": "coffee"}`)
+	require.Equal(t, "idempotency_conflict", r.errorCode(t, http.StatusConflict))
+	require.NotContains(t, r.body, "u-7")
 	acct = a.account("u-7")
 	require.Equal(t, int64(98), acct.Total.Points)
 	require.Equal(t, int64(0), acct.Total.Held)
@@ -293,6 +309,7 @@ func TestRedemption(t *testing.T) {
 	// The tote bag is sold in the mall, where u-7 has no account.
 	r = a.do("POST", "/v1/redemptions", "rd-5", `{"user": "u-7", "reward_id": "tote-bag"}`)
 	require.Equal(t, "not_linked", r.errorCode(t, http.StatusUnprocessableEntity))
+	require.NotContains(t, r.body, "memstore", "the store's own words stay inside")
 	r = a.do("POST", "/v1/redemptions", "rd-6", `{"user": "u-7"`)
 	require.Equal(t, "malformed_json", r.errorCode(t, http.StatusBadRequest))
 	r = a.do("POST", "/v1/redemptions", "rd-6", `{"user": "u-7", "reward": "coffee"}`)
