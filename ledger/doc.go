@@ -47,6 +47,7 @@
 //		{Account: ledger.IssuanceAccount("metro"), Asset: ledger.Points, Amount: -30},
 //		{Account: ledger.PartnerAccount("u-42", "metro"), Asset: ledger.Points, Amount: 30},
 //	}})                                             // earn
+//	l.OpenAccount(ctx, ledger.MerchantAccount("shop"), ledger.BalancePolicy{})
 //	l.Spend(ctx, ledger.Spend{Key: "order-7", User: "u-42", Asset: ledger.Points,
 //		Amount: 20, To: ledger.MerchantAccount("shop")})  // spend at the parent
 //	h, _ := l.HoldSpend(ctx, ledger.Spend{...})       // reserve a redemption

@@ -10,8 +10,9 @@
 //
 // A host builds one Programme at start-up over its registry and ledger,
 // registers its partners, links each user's child accounts in the ledger
-// (the programme never opens or links accounts itself), and then reports
-// activities as partners send them:
+// (the programme opens the accounts of partners, merchants, sponsors and
+// the charity, as RegisterPartner, AddReward and FundSponsor say, but never
+// a user's), and then reports activities as partners send them:
 //
 //	p, err := rewards.NewProgramme(methodology.Builtin(), l, &rewards.ProgrammeOptions{
 //		TimeZone: shanghai,                    // daily caps count Shanghai days
@@ -26,6 +27,7 @@
 //	p.AddReward(ctx, reward)
 //	rd, err := p.Redeem(ctx, rewards.RedeemRequest{Key: "rd-1", User: "u-42", RewardID: "coffee"})
 //	p.Fulfil(ctx, rd.ID)                         // or p.Cancel(ctx, rd.ID)
+//	p.FundSponsor(ctx, "fund-1", "acme", 500_00) // a sponsor in ProgrammeOptions.Sponsors: CNY 500.00
 //	p.Donate(ctx, rewards.DonateRequest{Key: "dn-1", User: "u-42", Points: 100, Sponsor: "acme"})
 //
 // Earn quantifies the activity with the methodology in force at its
