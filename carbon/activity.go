@@ -50,7 +50,7 @@ func (a Activity) Attribute(name string) (string, bool) {
 // problem found, in a stable order (not just the first). The error matches
 // ErrInvalidActivity, and also each problem's own sentinel (ErrInvalidID,
 // ErrMissing, ErrUnknownRegion, ErrUnknownUnit, ErrOutOfRange, ErrNegative,
-// ErrTooLong, ErrMalformedText, ErrInvalidTime).
+// ErrTooLong, ErrMalformedText, ErrNotWhole, ErrInvalidTime).
 func (a Activity) Validate() error {
 	var v ValidationError
 	v.check("id", ValidateID("activity", a.ID))
@@ -84,6 +84,8 @@ func (a Activity) Validate() error {
 			v.add("quantities["+name+"]", ErrOutOfRange, "value has more than 1000 digits or an exponent beyond ±1000")
 		case q.IsNegative():
 			v.add("quantities["+name+"]", ErrNegative, fmt.Sprintf("%s is negative", q))
+		case q.IsFractionalCount():
+			v.add("quantities["+name+"]", ErrNotWhole, fmt.Sprintf("%s is not a whole count", q))
 		}
 	}
 	for _, name := range appendSortedKeys(buf[:0], a.Attributes) {
@@ -169,6 +171,10 @@ func appendSortedKeys[V any](keys []string, m map[string]V) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// ValidTime reports whether t may be an activity's OccurredAt, as Validate
+// decides: not zero, and a time RFC 3339, and so JSON, carries exactly.
+func ValidTime(t time.Time) bool { return !t.IsZero() && unencodable(t) == "" }
 
 // unencodable says why RFC 3339 cannot carry t exactly, or returns "": the
 // time's digest covers its instant, which a JSON round trip must keep.

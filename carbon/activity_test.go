@@ -35,6 +35,8 @@ func TestActivityValidateAccepts(t *testing.T) {
 	require.NoError(t, a.Validate(), "an id of exactly MaxIDLen bytes is fine")
 	a.Quantities = map[string]carbon.Quantity{"orders": mustQ(t, "0 order")}
 	require.NoError(t, a.Validate(), "zero is not negative")
+	a.Quantities = map[string]carbon.Quantity{"orders": mustQ(t, "2.000 order"), "distance": mustQ(t, "2.5 km")}
+	require.NoError(t, a.Validate(), "2.000 orders are whole; a distance need not be")
 }
 
 func TestActivityValidateProblems(t *testing.T) {
@@ -64,6 +66,7 @@ func TestActivityValidateProblems(t *testing.T) {
 		{"unknown region", func(a *carbon.Activity) { a.Region = "CN-XX" }, "region", carbon.ErrUnknownRegion},
 		{"lower-case region", func(a *carbon.Activity) { a.Region = "cn-gd" }, "region", carbon.ErrUnknownRegion},
 		{"negative quantity", func(a *carbon.Activity) { a.Quantities["orders"] = mustQ(t, "-1 order") }, "quantities[orders]", carbon.ErrNegative},
+		{"fractional count", func(a *carbon.Activity) { a.Quantities["orders"] = mustQ(t, "2.5 order") }, "quantities[orders]", carbon.ErrNotWhole},
 		{"zero quantity", func(a *carbon.Activity) { a.Quantities["orders"] = carbon.Quantity{} }, "quantities[orders]", carbon.ErrUnknownUnit},
 		{"hostile exponent", func(a *carbon.Activity) {
 			a.Quantities["mass"] = carbon.Grams(decimal.New(-1, -2_000_000_000)).Quantity()

@@ -50,6 +50,9 @@ var (
 	ErrInvalidActivity = errors.New("carbon: invalid activity")
 	// ErrInvalidRounding: a rounding mode that is not one of the defined ones.
 	ErrInvalidRounding = errors.New("carbon: invalid rounding mode")
+	// ErrNotWhole: a count of discrete things (orders, boxes, items,
+	// sheets, trips) that is not a whole number: "2.5 order".
+	ErrNotWhole = errors.New("carbon: count is not a whole number")
 	// ErrInvalidTime: a time that RFC 3339, and so JSON, cannot carry
 	// exactly: a year outside 1 to 9999, or a zone offset that is not a whole
 	// number of minutes (JSON would move the instant).

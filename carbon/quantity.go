@@ -68,6 +68,11 @@ func (q Quantity) IsValid() bool { return q.unit.Valid() }
 // IsNegative reports whether q's value is below zero.
 func (q Quantity) IsNegative() bool { return q.value.Sign() < 0 }
 
+// IsFractionalCount reports whether q counts discrete things (orders,
+// boxes: DimCount) but is not a whole number, which Activity.Validate
+// refuses with ErrNotWhole.
+func (q Quantity) IsFractionalCount() bool { return q.Dimension() == DimCount && !q.value.IsInteger() }
+
 // IsZero reports whether q's value is zero.
 func (q Quantity) IsZero() bool { return q.value.Sign() == 0 }
 

@@ -33,10 +33,12 @@ var builtinCases = []builtinCase{
 		be: "30g", pe: "0g", le: "0g", er: "30g"}, // 1 × 30
 	{name: "no-cutlery/max-boundary", scenario: "food.no-cutlery", quantities: q{"orders": "10 order"}, attrs: q{"cutlery": "none"},
 		be: "300g", pe: "0g", le: "0g", er: "300g"}, // 10 × 30
-	{name: "no-cutlery/below-min", scenario: "food.no-cutlery", quantities: q{"orders": "0.999 order"}, attrs: q{"cutlery": "none"},
+	{name: "no-cutlery/below-min", scenario: "food.no-cutlery", quantities: q{"orders": "0 order"}, attrs: q{"cutlery": "none"},
 		errField: "quantities[orders]", errIs: ErrConditionNotMet},
-	{name: "no-cutlery/above-max", scenario: "food.no-cutlery", quantities: q{"orders": "10.001 order"}, attrs: q{"cutlery": "none"},
+	{name: "no-cutlery/above-max", scenario: "food.no-cutlery", quantities: q{"orders": "11 order"}, attrs: q{"cutlery": "none"},
 		errField: "quantities[orders]", errIs: ErrConditionNotMet},
+	{name: "no-cutlery/fractional", scenario: "food.no-cutlery", quantities: q{"orders": "2.5 order"}, attrs: q{"cutlery": "none"},
+		errField: "quantities[orders]", errIs: carbon.ErrNotWhole},
 	{name: "no-cutlery/with-cutlery", scenario: "food.no-cutlery", quantities: q{"orders": "1 order"}, attrs: q{"cutlery": "1"},
 		errField: "attributes[cutlery]", errIs: ErrConditionNotMet},
 	{name: "no-cutlery/attribute-missing", scenario: "food.no-cutlery", quantities: q{"orders": "1 order"},

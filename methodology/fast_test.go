@@ -216,8 +216,14 @@ func equivalenceActivities(s Spec) []carbon.Activity {
 		func(a *carbon.Activity) {
 			a.OccurredAt = time.Date(2025, 3, 15, 12, 0, 0, 123456789, time.FixedZone("X", -3600))
 		},
+		// Times JSON cannot carry exactly.
+		func(a *carbon.Activity) { a.OccurredAt = time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC) },
+		func(a *carbon.Activity) {
+			a.OccurredAt = time.Date(2025, 3, 15, 12, 0, 0, 0, time.FixedZone("LMT", 8*3600+5*60+43))
+		},
 		func(a *carbon.Activity) { a.Quantities = nil },
 		func(a *carbon.Activity) { a.Quantities["extra"] = qty("1", carbon.Trip) },
+		func(a *carbon.Activity) { a.Quantities["extra"] = qty("1.5", carbon.Trip) },
 		func(a *carbon.Activity) { a.Quantities["bad name"] = qty("1", carbon.Trip) },
 		func(a *carbon.Activity) { a.Quantities["zz"] = carbon.Quantity{} },
 		func(a *carbon.Activity) { a.Quantities["neg"], _ = carbon.ParseQuantity("-1 trip") },

@@ -362,7 +362,7 @@ func powerOfTen(res carbon.Mass) int32 {
 // quantities in s.qs.
 func (s *sheet) admit(a *carbon.Activity) bool {
 	m, sp := s.m, &s.m.spec
-	if a.Scenario != sp.Scenario || a.OccurredAt.IsZero() || a.OccurredAt.Before(sp.ValidFrom) ||
+	if a.Scenario != sp.Scenario || !carbon.ValidTime(a.OccurredAt) || a.OccurredAt.Before(sp.ValidFrom) ||
 		(!sp.ValidTo.IsZero() && !a.OccurredAt.Before(sp.ValidTo)) {
 		return false
 	}
@@ -374,7 +374,7 @@ func (s *sheet) admit(a *carbon.Activity) bool {
 	qs := s.qs[:0]
 	for i, name := range m.names { // valid identifiers, as the Spec's
 		q, ok := a.Quantities[name]
-		if !ok || !dec.InRange(q.Value()) || q.IsNegative() {
+		if !ok || !dec.InRange(q.Value()) || q.IsNegative() || q.IsFractionalCount() {
 			return false
 		}
 		// A quantity in the unit the Spec's conditions use for it needs no
@@ -387,7 +387,7 @@ func (s *sheet) admit(a *carbon.Activity) bool {
 	s.qs, s.qsAll = qs, len(a.Quantities) == len(qs)
 	if !s.qsAll {
 		for name, q := range a.Quantities {
-			if carbon.ValidateID("quantity name", name) != nil || !q.IsValid() || !dec.InRange(q.Value()) || q.IsNegative() {
+			if carbon.ValidateID("quantity name", name) != nil || !q.IsValid() || !dec.InRange(q.Value()) || q.IsNegative() || q.IsFractionalCount() {
 				return false
 			}
 		}
