@@ -446,8 +446,11 @@ func (l *Ledger) Changes(ctx context.Context, after uint64, limit int) ([]Entry,
 	var out []Entry
 	err := l.view(ctx, op, func(tx ReadTx) error {
 		es, err := tx.Changes(ctx, after, limit)
+		if err != nil {
+			return err
+		}
 		out = deref(es)
-		return err
+		return nil
 	})
 	return out, err
 }

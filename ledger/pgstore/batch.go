@@ -135,6 +135,31 @@ type request struct {
 	err    error
 	turn   bool          // set with a signal on done: run the next round trip
 	done   chan struct{} // capacity 1, reused by the member
+
+	// scan writes to the member's own variables, which the member reads
+	// once do returns, even when it abandons the statement mid-round-trip:
+	// so scan runs under mu, and never once abandoned is set.
+	mu        sync.Mutex
+	abandoned bool
+}
+
+// scanRow hands one row to the member's scan, or ends the walk if the
+// member has abandoned the statement.
+func (r *request) scanRow(rows pgx.Rows) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.abandoned {
+		return errStop
+	}
+	return r.scan(rows)
+}
+
+// abandon is the member giving up the statement: no row reaches its scan
+// after abandon returns.
+func (r *request) abandon() {
+	r.mu.Lock()
+	r.abandoned = true
+	r.mu.Unlock()
 }
 
 // errSkipped: a Lock found a row that another transaction holds, in a batch
@@ -314,10 +339,9 @@ func (b *batch) do(ctx context.Context, r *request) (abandoned bool) {
 			if i := slices.Index(b.queue, r); i >= 0 {
 				// Not sent yet: withdraw it.
 				b.queue = slices.Delete(b.queue, i, i+1)
-				c.mu.Unlock()
-				return true
 			}
 			c.mu.Unlock()
+			r.abandon()
 			return true
 		}
 		// Handed the connection: run the round trip all the same.
@@ -533,7 +557,7 @@ func (b *batch) roundTrip(q []*request) {
 				hits, err = scanKeys(rows)
 			default:
 				for rows.Next() {
-					if err = r.scan(rows); err != nil {
+					if err = r.scanRow(rows); err != nil {
 						break
 					}
 				}

@@ -3,6 +3,8 @@ package pgstore
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,6 +12,99 @@ import (
 	"github.com/carbonkit/carbonkit/ledger"
 	"github.com/carbonkit/carbonkit/ledger/storetest"
 )
+
+// TestCancelledMembers ends transactions' contexts at random points while
+// their statements are queued, sent or being answered in a shared batch,
+// as a host's request timeouts do. A statement a member abandons while its
+// batch runs it stays the batch's: before, the member's next request was
+// written over it, which crashed the driving goroutine (a nil scan, empty
+// SQL) or left it waiting for ever on a signal, with every connection of
+// the pool idle in a transaction. Afterwards the Store must still commit.
+func TestCancelledMembers(t *testing.T) {
+	s, _, _ := newStore(t, &Options{SealInterval: -1})
+	ctx := context.Background()
+	acct := ledger.Account{ID: "user u-1"}
+	if err := s.Update(ctx, func(tx ledger.Tx) error { return tx.CreateAccount(ctx, acct) }); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for w := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(w), 1))
+			for range 200 {
+				cctx, cancel := context.WithTimeout(ctx, time.Duration(r.IntN(1500))*time.Microsecond)
+				_ = s.Update(cctx, func(tx ledger.Tx) error {
+					for range 3 {
+						if _, err := tx.Balance(cctx, acct.ID, ledger.Points); err != nil {
+							return err
+						}
+					}
+					return nil
+				})
+				cancel()
+			}
+		}()
+	}
+	wg.Wait()
+	cctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	err := s.Update(cctx, func(tx ledger.Tx) error {
+		if err := tx.Lock(cctx, []ledger.AccountID{acct.ID}); err != nil {
+			return err
+		}
+		return tx.AddBalance(cctx, acct.ID, ledger.Points, 1, 0)
+	})
+	if err != nil {
+		t.Fatalf("a commit after the cancellations: %v", err)
+	}
+}
+
+// TestCorruptEntryIsAnError reads the feed, a history and the pending holds
+// after an entry's stored body was damaged: each read reports a store
+// error, and none returns a nil entry (which the Ledger's Changes
+// dereferenced, panicking).
+func TestCorruptEntryIsAnError(t *testing.T) {
+	ctx := context.Background()
+	s, pool, _ := newStore(t, &Options{SealInterval: -1})
+	l, err := ledger.New(s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.OpenUser(ctx, "u-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.LinkPartner(ctx, "u-1", "food"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Post(ctx, earnReq("e1", 10)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE ledger_entries SET body = '\x01ff'`); err != nil {
+		t.Fatal(err)
+	}
+	err = s.View(ctx, func(tx ledger.ReadTx) error {
+		es, err := tx.Changes(ctx, 0, 10)
+		if err == nil || len(es) != 0 {
+			t.Errorf("Changes over a corrupt entry: %d entries, %v; want none and an error", len(es), err)
+		}
+		hs, _, err := tx.History(ctx, ledger.PartnerAccount("u-1", "food"), "", 10)
+		if err == nil || len(hs) != 0 {
+			t.Errorf("History over a corrupt entry: %d entries, %v; want none and an error", len(hs), err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Changes(ctx, 0, 10); !errors.Is(err, ledger.ErrStore) {
+		t.Errorf("Ledger.Changes over a corrupt entry: %v; want ErrStore", err)
+	}
+}
 
 // killer wraps a Store and, when armed, terminates the server process of
 // the connection running the next transaction (pg_terminate_backend) at a

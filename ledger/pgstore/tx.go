@@ -35,7 +35,10 @@ type txn struct {
 	held   []ledger.AccountID // in-process account locks taken
 	missed []string           // keys found missing before any lock
 	result error              // the commit's outcome, set by the batch
-	req    request
+	// req is the member's statement for its batch, reused from one to the
+	// next; an abandoned one is left to the batch, which may still be
+	// running it, and replaced.
+	req *request
 
 	locked  []ledger.Account // sorted by ID, read under the lock (or known, if deferred)
 	creates []ledger.Account
@@ -77,8 +80,8 @@ type lotAdd struct {
 
 func (t *txn) init(s *Store, conn *pgxpool.Conn, write bool) {
 	t.s, t.conn, t.write = s, conn, write
-	if t.req.done == nil {
-		t.req.done = make(chan struct{}, 1)
+	if t.req == nil {
+		t.req = &request{done: make(chan struct{}, 1)}
 	}
 }
 
@@ -92,11 +95,14 @@ func (t *txn) reset() {
 	clear(t.inserts)
 	clear(t.held)
 	clear(t.missed)
-	clear(t.req.args)
-	clear(t.req.rows)
+	if r := t.req; r != nil {
+		clear(r.args)
+		clear(r.rows)
+		*r = request{done: r.done, args: r.args[:0], rows: r.rows[:0]}
+	}
 	*t = txn{locked: t.locked[:0], creates: t.creates[:0], updates: t.updates[:0], deltas: t.deltas[:0],
 		newLots: t.newLots[:0], lotAdds: t.lotAdds[:0], inserts: t.inserts[:0], buf: t.buf[:0], held: t.held[:0], missed: t.missed[:0],
-		req: request{done: t.req.done, args: t.req.args[:0], rows: t.req.rows[:0]}}
+		req: t.req}
 }
 
 func (t *txn) hasWrites() bool {
@@ -122,13 +128,13 @@ func (t *txn) run(ctx context.Context, op, sql string, args []any, each func(pgx
 	if t.batch == nil {
 		t.s.batches.join(ctx, t, false)
 	}
-	r := &t.req
+	r := t.req
 	r.op, r.sql, r.scan, r.lock = op, sql, each, lock
 	r.args = append(r.args[:0], args...)
 	if t.batch.do(ctx, r) {
-		// The batch still runs the statement: leave it the request, and
-		// whatever the request refers to.
-		t.req = request{done: make(chan struct{}, 1)}
+		// The batch may still run the statement: leave it the request, and
+		// whatever the request refers to, and take a new one.
+		t.req = &request{done: make(chan struct{}, 1)}
 		t.missed = nil
 		return &Error{Op: op, Err: ctx.Err()}
 	}
@@ -558,8 +564,11 @@ func (t *txn) History(ctx context.Context, id ledger.AccountID, cursor string, l
 			return errStop
 		}
 		e, err := scanEntry(r, &last)
+		if err != nil {
+			return err
+		}
 		out = append(out, e)
-		return err
+		return nil
 	})
 	return out, next, err
 }
@@ -573,8 +582,11 @@ func (t *txn) Changes(ctx context.Context, after uint64, limit int) ([]*ledger.E
 	err := t.query(ctx, "changes", `SELECT `+entryColumns+` FROM ledger_feed f JOIN ledger_entries e ON e.ord = f.ord WHERE f.seq > $1 ORDER BY f.seq LIMIT $2`,
 		[]any{int64(after), limit}, func(r pgx.Rows) error {
 			e, err := scanEntry(r)
+			if err != nil {
+				return err
+			}
 			out = append(out, e)
-			return err
+			return nil
 		})
 	return out, err
 }
@@ -603,8 +615,11 @@ func (t *txn) PendingHolds(ctx context.Context, asOf time.Time, after ledger.Ent
 		WHERE p.entry > $1 AND (p.deadline_s, p.deadline_ns) <= ($2, $3) ORDER BY p.entry LIMIT $4`,
 		[]any{string(after), asOf.Unix(), int32(asOf.Nanosecond()), limit}, func(r pgx.Rows) error {
 			e, err := scanEntry(r)
+			if err != nil {
+				return err
+			}
 			out = append(out, e)
-			return err
+			return nil
 		})
 	return out, err
 }
