@@ -204,7 +204,32 @@ func (s *Store) Update(ctx context.Context, fn func(ledger.Tx) error) error {
 	c.arrive(t, true)
 	<-b.done
 	t.afterCommit()
-	return t.result
+	if t.result != nil {
+		return t.keyTaken(ctx, t.result)
+	}
+	return nil
+}
+
+// keyTaken returns err, the failed commit's error, or, if it is not a
+// conflict already and a key t inserted under is taken, an ErrConflict:
+// the loser of a race for a key fails with ErrConflict even if its other
+// writes failed too (see ledger.Tx.InsertEntry), as they may have failed
+// because of the winner's. It looks only on that rare path, outside t's
+// transaction, which has ended.
+func (t *txn) keyTaken(ctx context.Context, err error) error {
+	var keys []string
+	for _, in := range t.inserts {
+		keys = append(keys, in.keys...)
+	}
+	if len(keys) == 0 || errors.Is(err, ledger.ErrConflict) || errors.Is(err, ErrUnknownOutcome) {
+		return err
+	}
+	var taken string
+	qerr := t.s.pool.QueryRow(ctx, `SELECT key FROM ledger_keys WHERE key = ANY($1) LIMIT 1`, keys).Scan(&taken)
+	if qerr != nil {
+		return err // pgx.ErrNoRows: no key is taken; or the lookup failed
+	}
+	return &Error{Op: "commit", Kind: ledger.ErrConflict, Detail: "key " + strconv.Quote(taken) + " was taken meanwhile", Err: err}
 }
 
 // View implements ledger.Store. fn runs in one REPEATABLE READ READ ONLY

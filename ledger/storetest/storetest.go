@@ -340,6 +340,55 @@ func testContracts(t *testing.T, newStore func(t *testing.T) ledger.Store) {
 			t.Fatal(err)
 		}
 	})
+	t.Run("KeyLoserWhoseWritesFail", func(t *testing.T) {
+		// The loser of a race for a key fails with ErrConflict even when
+		// its other writes fail too: here they fail because of the
+		// winner's (a lot the winner refilled, a balance the winner
+		// raised), and the Ledger, retrying on the conflict, finds the
+		// winner's entry rather than reporting those failures.
+		s := newStore(t)
+		user := ledger.Account{ID: "user u-1"}
+		lot := ledger.Lot{ID: ledger.LotID{Entry: "credit", Posting: 1}, Account: user.ID, Asset: ledger.Points,
+			Amount: 10, Created: time.Unix(1, 0).UTC()}
+		if err := s.Update(ctx, func(tx ledger.Tx) error {
+			if err := errors.Join(tx.CreateAccount(ctx, acct), tx.CreateAccount(ctx, user)); err != nil {
+				return err
+			}
+			return tx.InsertLot(ctx, lot)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct {
+			name  string
+			key   string
+			write func(tx ledger.Tx) error
+		}{
+			{"a lot refilled past its amount", ledger.ReversalKey("spend"), func(tx ledger.Tx) error {
+				return tx.AddLot(ctx, user.ID, lot.ID, 10)
+			}},
+			{"a balance past int64", ledger.CallerKey("same"), func(tx ledger.Tx) error {
+				return tx.AddBalance(ctx, acct.ID, ledger.Points, 1<<62+1<<61, 0)
+			}},
+		} {
+			commit := func(id string) error {
+				return s.Update(ctx, func(tx ledger.Tx) error {
+					if err := tx.Lock(ctx, []ledger.AccountID{acct.ID, user.ID}); err != nil {
+						return err
+					}
+					if err := c.write(tx); err != nil {
+						return err
+					}
+					return tx.InsertEntry(ctx, entry(id), []string{c.key})
+				})
+			}
+			if err := commit(c.name + " 1"); err != nil {
+				t.Fatalf("%s: the winner: %v", c.name, err)
+			}
+			if err := commit(c.name + " 2"); !errors.Is(err, ledger.ErrConflict) {
+				t.Errorf("%s: the loser: %v; want ErrConflict", c.name, err)
+			}
+		}
+	})
 	t.Run("OverflowFailsCommit", func(t *testing.T) {
 		s := newStore(t)
 		if err := s.Update(ctx, func(tx ledger.Tx) error { return tx.CreateAccount(ctx, acct) }); err != nil {
