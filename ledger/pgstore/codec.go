@@ -16,8 +16,13 @@ import (
 // timestamptz cannot hold). A reader refuses a version it does not know.
 const bodyVersion = 1
 
-// errCorrupt reports a body that does not decode.
-var errCorrupt = errors.New("pgstore: corrupt entry body")
+// errCorrupt reports a body that does not decode; errCorruptSeal, a
+// sealed entry's feed row (seq, prev_hash, hash) or the chain head's hash
+// that is malformed.
+var (
+	errCorrupt     = errors.New("pgstore: corrupt entry body")
+	errCorruptSeal = errors.New("pgstore: corrupt seal (ledger_feed or ledger_chain)")
+)
 
 func encodeBody(b []byte, e *ledger.Entry) []byte {
 	b = append(b, bodyVersion, byte(e.Kind))

@@ -61,10 +61,10 @@ func TestCancelledMembers(t *testing.T) {
 	}
 }
 
-// TestCorruptEntryIsAnError reads the feed, a history and the pending holds
-// after an entry's stored body was damaged: each read reports a store
-// error, and none returns a nil entry (which the Ledger's Changes
-// dereferenced, panicking).
+// TestCorruptEntryIsAnError reads the feed and a history after an entry's
+// stored body was damaged: each read reports a store error, and none
+// returns a nil entry (which the Ledger's Changes dereferenced, panicking).
+// A damaged feed row is reported as such.
 func TestCorruptEntryIsAnError(t *testing.T) {
 	ctx := context.Background()
 	s, pool, _ := newStore(t, &Options{SealInterval: -1})
@@ -78,10 +78,15 @@ func TestCorruptEntryIsAnError(t *testing.T) {
 	if _, err := l.LinkPartner(ctx, "u-1", "food"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.Post(ctx, earnReq("e1", 10)); err != nil {
+	e, err := l.Post(ctx, earnReq("e1", 10))
+	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Seal(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var body []byte
+	if err := pool.QueryRow(ctx, `SELECT body FROM ledger_entries WHERE id = $1`, string(e.ID)).Scan(&body); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `UPDATE ledger_entries SET body = '\x01ff'`); err != nil {
@@ -103,6 +108,17 @@ func TestCorruptEntryIsAnError(t *testing.T) {
 	}
 	if _, err := l.Changes(ctx, 0, 10); !errors.Is(err, ledger.ErrStore) {
 		t.Errorf("Ledger.Changes over a corrupt entry: %v; want ErrStore", err)
+	}
+
+	// A malformed feed row is named as such, not as the body.
+	if _, err := pool.Exec(ctx, `UPDATE ledger_entries SET body = $1`, body); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pool.Exec(ctx, `UPDATE ledger_feed SET hash = '\x00'`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Entry(ctx, e.ID); !errors.Is(err, errCorruptSeal) {
+		t.Errorf("Entry with a 1-byte hash in its feed row: %v; want errCorruptSeal", err)
 	}
 }
 

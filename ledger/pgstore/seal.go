@@ -246,7 +246,7 @@ func (q *sealer) sealBatch(ctx context.Context, conn *pgxpool.Conn, bound int64)
 			return err
 		}
 		if len(head) != len(prev) {
-			return &Error{Op: "seal", Detail: "chain head hash", Err: errCorrupt}
+			return &Error{Op: "seal", Detail: "chain head hash", Err: errCorruptSeal}
 		}
 		copy(prev[:], head)
 		rows, err := br.Query()

@@ -65,9 +65,10 @@ const ViewSealWait = 250 * time.Millisecond
 // DefaultSealInterval is the background sealer's default idle interval.
 const DefaultSealInterval = 20 * time.Millisecond
 
-// Errors. Every error a Store returns is an *Error; the ones a Ledger acts
-// on also match ledger.ErrConflict, ledger.ErrNotFound or ledger.ErrOverflow
-// with errors.Is.
+// Errors. Every error a Store returns is an *Error, but for a Key lookup's
+// miss, the bare ledger.ErrNotFound (a miss is the common case, and costs
+// no allocation); the ones a Ledger acts on match ledger.ErrConflict,
+// ledger.ErrNotFound or ledger.ErrOverflow with errors.Is.
 var (
 	// ErrUnknownOutcome: the connection failed while a commit was in flight,
 	// so the transaction may or may not have committed. It never matches

@@ -483,7 +483,7 @@ func scanEntry(r pgx.Rows, extra ...any) (*ledger.Entry, error) {
 	}
 	if seq != nil {
 		if *seq <= 0 || len(prev) != len(e.PrevHash) || len(hash) != len(e.Hash) {
-			return nil, &Error{Op: "read", Detail: "entry " + strconv.Quote(id), Err: errCorrupt}
+			return nil, &Error{Op: "read", Detail: "entry " + strconv.Quote(id) + "'s feed row", Err: errCorruptSeal}
 		}
 		e.Seq = uint64(*seq)
 		copy(e.PrevHash[:], prev)
