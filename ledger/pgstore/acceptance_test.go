@@ -43,12 +43,7 @@ func racers(t *testing.T, n int) ([]*ledger.Ledger, []*Store) {
 	t.Helper()
 	ctx := context.Background()
 	ls, ss, _ := sharedLedgers(t, n, 1)
-	if _, err := ls[0].OpenUser(ctx, "u-1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ls[0].LinkPartner(ctx, "u-1", "food"); err != nil {
-		t.Fatal(err)
-	}
+	linkFood(t, ls[0])
 	if _, err := ls[0].OpenAccount(ctx, "merchant shop", ledger.BalancePolicy{}); err != nil {
 		t.Fatal(err)
 	}

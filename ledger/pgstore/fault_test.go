@@ -72,12 +72,7 @@ func TestCorruptEntryIsAnError(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.OpenUser(ctx, "u-1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.LinkPartner(ctx, "u-1", "food"); err != nil {
-		t.Fatal(err)
-	}
+	linkFood(t, l)
 	e, err := l.Post(ctx, earnReq("e1", 10))
 	if err != nil {
 		t.Fatal(err)

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/carbonkit/carbonkit/ledger"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -96,4 +97,17 @@ func storeOn(t testing.TB, pool *pgxpool.Pool, opts *Options) *Store {
 	}
 	t.Cleanup(s.Close)
 	return s
+}
+
+// linkFood opens user u-1 in l and links partner food: the child account
+// most tests earn into.
+func linkFood(t testing.TB, l *ledger.Ledger) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := l.OpenUser(ctx, "u-1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.LinkPartner(ctx, "u-1", "food"); err != nil {
+		t.Fatal(err)
+	}
 }

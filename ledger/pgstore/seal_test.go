@@ -23,12 +23,7 @@ func TestSealNeverSkips(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := l.OpenUser(ctx, "u-1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.LinkPartner(ctx, "u-1", "food"); err != nil {
-		t.Fatal(err)
-	}
+	linkFood(t, l)
 	earn := func(key string) ledger.Entry {
 		t.Helper()
 		e, err := l.Post(ctx, ledger.PostRequest{Key: key, Postings: []ledger.Posting{
@@ -125,12 +120,7 @@ func TestSealingLag(t *testing.T) {
 			}
 			lw, _ := ledger.New(w, nil)
 			lr, _ := ledger.New(r, nil)
-			if _, err := lw.OpenUser(ctx, "u-1"); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := lw.LinkPartner(ctx, "u-1", "food"); err != nil {
-				t.Fatal(err)
-			}
+			linkFood(t, lw)
 			var lags []time.Duration
 			seq := uint64(0)
 			for i := range 100 {
