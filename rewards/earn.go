@@ -319,17 +319,16 @@ func (p *Programme) postTo(ctx context.Context, op string, r Receipt, issuance, 
 			if !definite(err) {
 				return Receipt{}, ledgerErr(op, err, fmt.Sprintf("crediting activity %q of partner %q (pending: repeat the call)", r.ActivityID, r.Partner))
 			}
-			var errs []error
-			if rerr := p.caps.Release(ctx, capID(r.Partner, r.ActivityID)); rerr != nil {
-				errs = append(errs, rerr)
-			}
+			// The receipt goes first: while it is pending, a retry posts it
+			// with the points it quoted, and only its reservation counts
+			// them in the caps. So the reservation is released only once
+			// the receipt is gone; if either fails, the reservation is
+			// left, and the user may get less, never more.
 			if derr := p.receipts.DeletePendingReceipt(ctx, r.Partner, r.ActivityID); derr != nil {
-				errs = append(errs, derr)
+				return Receipt{}, storeErr(op, errors.Join(derr, err))
 			}
-			if len(errs) > 0 {
-				// The credit did not happen, but its reservation is left:
-				// the user may get less, never more.
-				return Receipt{}, storeErr(op, errors.Join(append(errs, err)...))
+			if rerr := p.caps.Release(ctx, capID(r.Partner, r.ActivityID)); rerr != nil {
+				return Receipt{}, storeErr(op, errors.Join(rerr, err))
 			}
 			if errors.Is(err, ledger.ErrAccountClosed) || errors.Is(err, ledger.ErrUnknownAccount) {
 				// The partner's issuance account is open (partner), so the

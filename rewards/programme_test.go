@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -954,6 +955,55 @@ func TestEarnUnlinkedReservesNothing(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, r.Replayed, "the refused activity left no receipt")
 	require.Equal(t, p/2, r.Points, "capped by the day's room, as a new credit")
+}
+
+// An earn refused by the ledger whose pending receipt cannot be deleted
+// keeps its cap reservation: the host retries the ErrStore, the retry
+// posts the pending receipt's points, and the reservation counts them. The
+// day's cap holds: had the reservation been released first, the retry
+// would have credited points no counter knew of.
+func TestEarnRefusedKeepsItsReservationWhileItsReceiptStays(t *testing.T) {
+	p := tripPoints(t, "10")
+	caps := rewards.NewMemCapStore()
+	receipts := &undeletableReceipts{ReceiptStore: rewards.NewMemReceiptStore()}
+	e := newEnv(t, func(o *rewards.ProgrammeOptions) {
+		o.Policies[0].DailyCap = p + p/2 // room for one such earn a day, not two
+		o.Caps, o.Receipts = caps, receipts
+	})
+	_, err := e.l.UnlinkPartner(e.ctx, "u2", "metro")
+	require.NoError(t, err)
+	receipts.fail.Store(true)
+	a := trip(t, "t1", "u2", "10", progStart)
+	_, err = e.p.Earn(e.ctx, a)
+	require.ErrorIs(t, err, rewards.ErrStore)
+	receipts.fail.Store(false)
+
+	_, err = e.l.LinkPartner(e.ctx, "u2", "metro")
+	require.NoError(t, err)
+	r2, err := e.p.Earn(e.ctx, trip(t, "t2", "u2", "10", progStart))
+	require.NoError(t, err)
+	r1, err := e.p.Earn(e.ctx, a) // the host retries the ErrStore
+	require.NoError(t, err)
+	require.Equal(t, p+p/2, r1.Points+r2.Points, "the day's cap, whichever got what")
+	b, err := e.l.Balance(e.ctx, ledger.PartnerAccount("u2", "metro"), ledger.Points)
+	require.NoError(t, err)
+	used, err := caps.Used(e.ctx, progStart.In(shanghai).Format(time.DateOnly)+"/u2")
+	require.NoError(t, err)
+	require.Equal(t, b.Posted, used, "every credited point is counted in the day's cap")
+}
+
+// undeletableReceipts is a ReceiptStore whose DeletePendingReceipt fails
+// while fail is set.
+type undeletableReceipts struct {
+	rewards.ReceiptStore
+	fail atomic.Bool
+}
+
+func (s *undeletableReceipts) DeletePendingReceipt(ctx context.Context, p carbon.PartnerID, id string) error {
+	if s.fail.Load() {
+		return errors.New("receipts: connection reset")
+	}
+	return s.ReceiptStore.DeletePendingReceipt(ctx, p, id)
 }
 
 // Earns racing a partner's unlink and relink each either credit once, with
