@@ -327,7 +327,11 @@ func (p *Programme) hold(ctx context.Context, op string, rd Redemption, rw Rewar
 	forget := func(cause error) error {
 		errs := []error{p.catalog.Release(ctx, rw.ID, rd.ID), p.redemptions.DeleteRedemption(ctx, rd.ID)}
 		if err := errors.Join(errs...); err != nil {
-			return storeErr(op, errors.Join(err, cause))
+			// Refused, but what the redemption reserved is not all undone:
+			// an ErrStore, whatever the refusal was, so that the caller
+			// repeats the call, which refuses it again and undoes the rest.
+			return &Error{Op: op, Kind: ErrStore, Detail: fmt.Sprintf("redemption %q was refused, but undoing its reservation failed: repeat the call", rd.ID),
+				Err: errors.Join(err, cause)}
 		}
 		return cause
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,45 @@ func (e *env) addReward(r rewards.Reward) {
 
 func coupon(id string, cost carbon.Points, stock, perUser int64) rewards.Reward {
 	return rewards.Reward{ID: id, Kind: rewards.RewardCoupon, Title: "Coffee coupon", Payee: "coffee", Cost: cost, Stock: stock, PerUser: perUser}
+}
+
+// A refused redemption whose undoing fails is an ErrStore, not the
+// refusal alone: the caller must repeat it, and the repeat, refused again,
+// releases the unit it had reserved. Reported as a mere refusal, the call
+// was not repeated, and the last unit stayed reserved for no one.
+func TestRedeemRefusedUndoFails(t *testing.T) {
+	cat := &unreleasableCatalog{CatalogStore: rewards.NewMemCatalogStore()}
+	e := newEnv(t, func(o *rewards.ProgrammeOptions) { o.Catalog = cat })
+	e.fund("u1", 1) // 89 points; u2 has none
+	e.addReward(coupon("last", 50, 1, 0))
+	req := rewards.RedeemRequest{Key: "k-u2", User: "u2", RewardID: "last"}
+
+	cat.fail.Store(true)
+	_, err := e.p.Redeem(e.ctx, req)
+	require.ErrorIs(t, err, rewards.ErrStore)
+	require.ErrorIs(t, err, rewards.ErrInsufficientPoints, "and why it was refused")
+	cat.fail.Store(false)
+	_, err = e.p.Redeem(e.ctx, req)
+	require.ErrorIs(t, err, rewards.ErrInsufficientPoints)
+	require.NotErrorIs(t, err, rewards.ErrStore)
+
+	rd, err := e.p.Redeem(e.ctx, rewards.RedeemRequest{Key: "k-u1", User: "u1", RewardID: "last"})
+	require.NoError(t, err, "the unit is free again")
+	require.Equal(t, rewards.RedemptionHeld, rd.State)
+}
+
+// unreleasableCatalog is a CatalogStore whose Release fails while fail is
+// set.
+type unreleasableCatalog struct {
+	rewards.CatalogStore
+	fail atomic.Bool
+}
+
+func (c *unreleasableCatalog) Release(ctx context.Context, reward, redemption string) error {
+	if c.fail.Load() {
+		return errors.New("catalog: connection reset")
+	}
+	return c.CatalogStore.Release(ctx, reward, redemption)
 }
 
 // Sixteen goroutines race for the last unit: exactly one wins, and only its
