@@ -427,7 +427,8 @@ func (p *Programme) feed(ctx context.Context, op string, e *Earning, events []Ev
 // ReverseEarning undoes the credit of partner's activity activityID with a
 // ledger reversal under the idempotency key key (points and reduction taken
 // back from the lots the credit made), and feeds the reversal to Badges,
-// Boards (scores go down) and Footprints. Repeating the call with the same
+// Boards (scores go down) and Footprints, after the credit itself if an
+// earlier feed of it failed. Repeating the call with the same
 // key returns the same reversal; another key gets ErrAlreadyReversed. The
 // cap room the credit used is not given back. Errors (nothing changes):
 // ErrInvalidArgument (a malformed partner, activity ID or key, or an
@@ -458,6 +459,16 @@ func (p *Programme) ReverseEarning(ctx context.Context, partnerID carbon.Partner
 	}
 	if r.Entry == "" {
 		return Receipt{}, newErr(op, ErrInvalidArgument, fmt.Sprintf("activity %q of partner %q credited nothing to reverse", activityID, partnerID))
+	}
+	// The consumers must see the credit before its reversal, as a rebuild
+	// from the ledger does: badges are awarded in order and never revoked.
+	// A credit whose feed failed (ErrFollowUp) and was not repeated is fed
+	// now; each consumer applies an earning once, so a credit fed before
+	// changes nothing, and only what it newly awards is published.
+	if ce := r.Earning(); ce.Validate() == nil {
+		if err := p.feed(ctx, op, &ce, nil, nil); err != nil {
+			return Receipt{}, &Error{Op: op, Kind: ErrStore, Detail: fmt.Sprintf("feeding the credit of activity %q before its reversal failed: repeat the call", activityID), Err: err}
+		}
 	}
 	meta := earnMeta(&r)
 	meta[metaKind] = kindEarnReversal

@@ -604,6 +604,53 @@ func TestEarnActivityWindow(t *testing.T) {
 	require.ErrorIs(t, err, rewards.ErrInvalidArgument)
 }
 
+// A credit whose feed to the consumers failed (ErrFollowUp), reversed
+// before the host repeats the earn, reaches the consumers before its
+// reversal, as it does in a rebuild from the ledger: the badge its points
+// earn is awarded (and never revoked), so the live badges equal a rebuild.
+func TestReverseFeedsItsCreditFirst(t *testing.T) {
+	defs := []rewards.Badge{{ID: "points", Title: "Points", Levels: []rewards.Criterion{{Kind: rewards.KindPoints, Min: 100}}}}
+	store := &flakyBadgeStore{BadgeStore: rewards.NewMemBadgeStore()}
+	badges, err := rewards.NewBadges(store, defs, nil)
+	require.NoError(t, err)
+	e := newEnv(t, func(o *rewards.ProgrammeOptions) { o.Badges = badges })
+	a := trip(t, "t1", "u1", "20", progStart) // 178 points
+	store.fail.Store(true)
+	_, err = e.p.Earn(e.ctx, a)
+	require.ErrorIs(t, err, rewards.ErrFollowUp)
+	store.fail.Store(false)
+	_, err = e.p.ReverseEarning(e.ctx, "metro", "t1", "refund-1")
+	require.NoError(t, err)
+	_, err = e.p.Earn(e.ctx, a) // the host repeats the earn at last
+	require.NoError(t, err)
+	live, err := badges.Awards(e.ctx, "u1")
+	require.NoError(t, err)
+
+	rebuilt, err := rewards.NewBadges(rewards.NewMemBadgeStore(), defs, nil)
+	require.NoError(t, err)
+	p2, err := rewards.NewProgramme(methodology.Builtin(), e.l, &rewards.ProgrammeOptions{Clock: e.clock, Badges: rebuilt})
+	require.NoError(t, err)
+	_, err = p2.Resync(e.ctx, 0, 1000)
+	require.NoError(t, err)
+	want, err := rebuilt.Awards(e.ctx, "u1")
+	require.NoError(t, err)
+	require.Len(t, want, 1, "a rebuild awards the badge")
+	require.Len(t, live, len(want), "live badges equal a rebuild from the ledger")
+}
+
+// flakyBadgeStore is a BadgeStore whose Update fails while fail is set.
+type flakyBadgeStore struct {
+	rewards.BadgeStore
+	fail atomic.Bool
+}
+
+func (s *flakyBadgeStore) Update(ctx context.Context, u carbon.UserID, k rewards.EarningKey, fn func(*rewards.BadgeState) error) (bool, error) {
+	if s.fail.Load() {
+		return false, errors.New("badges: connection reset")
+	}
+	return s.BadgeStore.Update(ctx, u, k, fn)
+}
+
 // A reversal takes the points and CO2e back, lowers the board and the
 // footprint, and happens once.
 func TestReverseEarning(t *testing.T) {
