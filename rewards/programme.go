@@ -53,10 +53,13 @@ type ProgrammeOptions struct {
 	// Fulfiller, if set, delivers each new redemption from within Redeem,
 	// once its points and stock are held: Redeem then commits it when
 	// Fulfiller returns nil, and voids it (points and stock returned) when
-	// it returns an error, which Redeem reports as ErrFulfilment. If the
-	// process stops in between, the redemption stays held until the host
-	// calls Fulfil or Cancel, or its hold expires. Nil: the host calls
-	// Fulfil or Cancel itself.
+	// it returns an error, which Redeem reports as ErrFulfilment. A Redeem
+	// repeated while its redemption is still held (the first call failed
+	// after the hold, or its process stopped) calls Fulfiller again and
+	// goes on the same way: so Fulfiller must deliver a redemption once,
+	// however many times it is called with its ID. Otherwise the
+	// redemption stays held until the host calls Fulfil or Cancel, or its
+	// hold expires. Nil: the host calls Fulfil or Cancel itself.
 	Fulfiller func(ctx context.Context, rd Redemption) error
 
 	// Badges, Boards and Footprints are fed every credit and reversal

@@ -289,10 +289,17 @@ func (p *Programme) Redeem(ctx context.Context, req RedeemRequest) (Redemption, 
 		return p.redeemReplay(ctx, op, stored, req)
 	}
 	rd, err = p.hold(ctx, op, rd, rw)
-	if err != nil || p.fulfiller == nil {
+	if (err != nil && !errors.Is(err, ErrFollowUp)) || p.fulfiller == nil {
 		return rd, err
 	}
-	// The host delivers now: commit on success, void on failure.
+	// Held, even if publishing that failed: deliver.
+	return p.deliver(ctx, op, rd, err)
+}
+
+// deliver has the Fulfiller deliver held redemption rd, then commits it,
+// or voids it if delivery failed. followUp, the hold's ErrFollowUp if any,
+// is returned if nothing else goes wrong.
+func (p *Programme) deliver(ctx context.Context, op string, rd Redemption, followUp error) (Redemption, error) {
 	if ferr := p.fulfiller(ctx, rd); ferr != nil {
 		v, err := p.void(ctx, op, rd)
 		if err != nil && !errors.Is(err, ErrFollowUp) {
@@ -300,7 +307,11 @@ func (p *Programme) Redeem(ctx context.Context, req RedeemRequest) (Redemption, 
 		}
 		return v, &Error{Op: op, Kind: ErrFulfilment, Detail: fmt.Sprintf("redemption %q was voided", rd.ID), Err: ferr}
 	}
-	return p.fulfil(ctx, op, rd)
+	out, err := p.fulfil(ctx, op, rd)
+	if err == nil {
+		err = followUp
+	}
+	return out, err
 }
 
 func (p *Programme) redeemReplay(ctx context.Context, op string, rd Redemption, req RedeemRequest) (Redemption, error) {
@@ -316,6 +327,12 @@ func (p *Programme) redeemReplay(ctx context.Context, op string, rd Redemption, 
 			return Redemption{}, newErr(op, ErrUnknownReward, fmt.Sprintf("reward %q is not in the catalog", rd.RewardID))
 		}
 		return p.hold(ctx, op, rd, rw)
+	}
+	if rd.State == RedemptionHeld && p.fulfiller != nil {
+		// The first call held it, but did not see it delivered and
+		// committed (a publish, the delivery's commit or the process
+		// failed): the repeat finishes the job.
+		return p.deliver(ctx, op, rd, nil)
 	}
 	rd.Replayed = true
 	return rd, nil

@@ -11,6 +11,9 @@ import (
 
 	"github.com/carbonkit/carbonkit/carbon"
 	"github.com/carbonkit/carbonkit/ledger"
+	"github.com/carbonkit/carbonkit/ledger/memstore"
+	"github.com/carbonkit/carbonkit/ledger/storetest"
+	"github.com/carbonkit/carbonkit/methodology"
 	"github.com/carbonkit/carbonkit/rewards"
 	"github.com/stretchr/testify/require"
 )
@@ -336,6 +339,75 @@ func TestExpireRedemptions(t *testing.T) {
 	require.Equal(t, rewards.RedemptionFulfilled, f.State)
 	_, err = e.p.ExpireRedemptions(e.ctx, time.Time{})
 	require.ErrorIs(t, err, rewards.ErrInvalidArgument)
+}
+
+// A Redeem repeated while its redemption is still held, after the first
+// call failed past the hold, delivers and commits it: when publishing the
+// hold failed (the first call had not delivered), and when the commit
+// after delivery failed (the Fulfiller is called again, and must deliver
+// once).
+func TestRedeemFulfillerRepeated(t *testing.T) {
+	t.Run("publishing the hold failed", func(t *testing.T) {
+		delivered := 0
+		e := newEnv(t, func(o *rewards.ProgrammeOptions) {
+			o.Fulfiller = func(context.Context, rewards.Redemption) error { delivered++; return nil }
+		})
+		e.fund("u1", 1)
+		e.addReward(coupon("mug", 50, 10, 0))
+		req := rewards.RedeemRequest{Key: "k1", User: "u1", RewardID: "mug"}
+		e.events.mu.Lock()
+		e.events.fail = true
+		e.events.mu.Unlock()
+		_, err := e.p.Redeem(e.ctx, req)
+		require.ErrorIs(t, err, rewards.ErrFollowUp)
+		e.events.mu.Lock()
+		e.events.fail = false
+		e.events.mu.Unlock()
+		rd, err := e.p.Redeem(e.ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, rewards.RedemptionFulfilled, rd.State)
+		require.Equal(t, 1, delivered)
+		require.Equal(t, int64(39), e.balance(ledger.PartnerAccount("u1", "metro"), ledger.Points))
+	})
+	t.Run("the commit after delivery failed", func(t *testing.T) {
+		faulty := storetest.NewFaulty(memstore.New())
+		clock := carbon.NewTestClock(progStart)
+		l, err := ledger.New(faulty, &ledger.Options{Clock: clock})
+		require.NoError(t, err)
+		delivered := map[string]int{}
+		p, err := rewards.NewProgramme(methodology.Builtin(), l, &rewards.ProgrammeOptions{Clock: clock,
+			Policies: []rewards.EarnPolicy{basePolicy()}, Partners: []carbon.PartnerID{"metro"}, HoldTimeout: time.Hour,
+			Fulfiller: func(_ context.Context, rd rewards.Redemption) error {
+				if delivered[rd.ID]++; delivered[rd.ID] == 1 {
+					faulty.Inject(storetest.FailCommit, 0) // the hold's commit, next
+				}
+				return nil
+			}})
+		require.NoError(t, err)
+		ctx := context.Background()
+		_, err = l.OpenUser(ctx, "u1")
+		require.NoError(t, err)
+		_, err = l.LinkPartner(ctx, "u1", "metro")
+		require.NoError(t, err)
+		_, err = p.Earn(ctx, trip(t, "t1", "u1", "10", progStart))
+		require.NoError(t, err)
+		require.NoError(t, p.AddReward(ctx, coupon("mug", 50, 10, 0)))
+		req := rewards.RedeemRequest{Key: "k1", User: "u1", RewardID: "mug"}
+		_, err = p.Redeem(ctx, req)
+		require.ErrorIs(t, err, rewards.ErrLedger)
+		rd, err := p.Redeem(ctx, req)
+		require.NoError(t, err)
+		require.Equal(t, rewards.RedemptionFulfilled, rd.State)
+		// Its hold committed, expiry has nothing to void: the user keeps
+		// the item and pays for it.
+		clock.Advance(2 * time.Hour)
+		voided, err := p.ExpireRedemptions(ctx, clock.Now())
+		require.NoError(t, err)
+		require.Empty(t, voided)
+		b, err := l.Balance(ctx, ledger.PartnerAccount("u1", "metro"), ledger.Points)
+		require.NoError(t, err)
+		require.Equal(t, int64(39), b.Posted)
+	})
 }
 
 // With a Fulfiller, Redeem delivers at once: fulfilled when it succeeds,
