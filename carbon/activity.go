@@ -81,7 +81,7 @@ func (a Activity) Validate() error {
 		case !q.IsValid():
 			v.add("quantities["+name+"]", ErrUnknownUnit, fmt.Sprintf("unit %q is not defined", string(q.unit)))
 		case !dec.InRange(q.value):
-			v.add("quantities["+name+"]", ErrOutOfRange, "value has more than 1000 digits or an exponent beyond ±1000")
+			v.add("quantities["+name+"]", ErrOutOfRange, "value needs more than 1000 digits written out, or an exponent beyond ±1000")
 		case q.IsNegative():
 			v.add("quantities["+name+"]", ErrNegative, fmt.Sprintf("%s is negative", q))
 		case q.IsFractionalCount():

@@ -23,8 +23,8 @@ type Quantity struct {
 }
 
 // NewQuantity returns value in unit u. An unknown unit is an error matching
-// ErrUnknownUnit; a value with more than 1000 digits or an exponent beyond
-// ±1000 is one matching ErrOutOfRange. Negative values are allowed here (a
+// ErrUnknownUnit; a value that needs more than 1000 digits written out, or
+// has an exponent beyond ±1000, is one matching ErrOutOfRange. Negative values are allowed here (a
 // correction may be negative); Activity.Validate refuses them in reports.
 func NewQuantity(value decimal.Decimal, u Unit) (Quantity, error) {
 	if !u.Valid() {

@@ -102,7 +102,7 @@ func (l *Ledger) Amount(a Asset, v decimal.Decimal, r carbon.Rounding) (int64, e
 		return 0, newErr(op, ErrUnknownAsset, "asset "+strconv.Quote(string(a)))
 	}
 	if !dec.InRange(v) { // its shift could overflow the exponent, or spell out billions of digits
-		return 0, newErr(op, ErrInvalidRequest, "amount "+dec.Format(v)+" has more than 1000 digits or an exponent beyond ±1000")
+		return 0, newErr(op, ErrInvalidRequest, "amount "+dec.Format(v)+" needs more than 1000 digits written out, or an exponent beyond ±1000")
 	}
 	n, ok := dec.Int64(v.Shift(int32(scale)), dec.Mode(r))
 	if !ok {

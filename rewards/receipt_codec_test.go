@@ -93,6 +93,34 @@ func TestReceiptCodecRejectsTruncatedRecords(t *testing.T) {
 	}
 }
 
+// TestMemReceiptStoreRefusesWhatItCannotReadBack offers records whose
+// decimals the codec would write out but not parse back (1e1000 has 1001
+// digits in plain notation): each is refused, and the one at the edge of
+// the range is kept and read back. Accepted before, such a record made its
+// activity's every replay fail for good.
+func TestMemReceiptStoreRefusesWhatItCannotReadBack(t *testing.T) {
+	ctx := context.Background()
+	s := NewMemReceiptStore()
+	for i, m := range []decimal.Decimal{decimal.New(1, 1000), decimal.New(123, 998)} {
+		rec := fullReceipt(t)
+		rec.Receipt.ActivityID = "far-" + strconv.Itoa(i)
+		rec.Receipt.Multiplier = m
+		_, _, err := s.InsertReceipt(ctx, rec)
+		require.ErrorIs(t, err, ErrInvalidArgument, "multiplier %d digits, exponent %d", m.NumDigits(), m.Exponent())
+	}
+	rec := fullReceipt(t)
+	rec.Receipt.Replayed = false
+	rec.Receipt.ActivityID = "edge"
+	rec.Receipt.Multiplier = decimal.New(1, 999)
+	_, inserted, err := s.InsertReceipt(ctx, rec)
+	require.NoError(t, err)
+	require.True(t, inserted)
+	got, found, err := s.Receipt(ctx, rec.Receipt.Partner, "edge")
+	require.NoError(t, err)
+	require.True(t, found)
+	requireSameReceipt(t, rec, got)
+}
+
 func TestMemReceiptStoreKeepsRecords(t *testing.T) {
 	ctx := context.Background()
 	s := NewMemReceiptStore()

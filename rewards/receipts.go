@@ -121,7 +121,7 @@ func (s *MemReceiptStore) InsertReceipt(ctx context.Context, rec ReceiptRecord) 
 		return ReceiptRecord{}, false, newErr("MemReceiptStore.InsertReceipt", ErrInvalidArgument, fmt.Sprintf("entry id of %d bytes is longer than %d", len(r.Entry), maxEntryLen))
 	}
 	if !dec.InRange(r.Reduction.Grams()) || !dec.InRange(r.Multiplier) {
-		return ReceiptRecord{}, false, newErr("MemReceiptStore.InsertReceipt", ErrInvalidArgument, "reduction or multiplier has more than 1000 digits or an exponent beyond ±1000")
+		return ReceiptRecord{}, false, newErr("MemReceiptStore.InsertReceipt", ErrInvalidArgument, "reduction or multiplier needs more than 1000 digits written out, or an exponent beyond ±1000")
 	}
 	h, sh := s.hash(r.Partner, r.ActivityID)
 	sh.mu.Lock()

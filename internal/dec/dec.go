@@ -198,12 +198,24 @@ func place(b, digits []byte, exp int32) []byte {
 	return b
 }
 
-// InRange reports whether d has at most MaxDigits digits and an exponent
-// within ±MaxDigits: every value Parse returns is in range, and so is the
-// product of a few of them.
+// InRange reports whether d is in the range carbonkit computes with: an
+// exponent within ±MaxDigits, and at most MaxDigits digits in plain
+// notation (a positive exponent writes its zeros: 1e1000 is 1001 digits,
+// out of range). Then Parse(Format(d)) equals d; and every value Parse
+// returns is in range.
 func InRange(d decimal.Decimal) bool {
 	e := d.Exponent()
-	return e >= -MaxDigits && e <= MaxDigits && d.NumDigits() <= MaxDigits
+	if e < -MaxDigits || e > MaxDigits {
+		return false
+	}
+	if d.Sign() == 0 {
+		return true
+	}
+	n := d.NumDigits()
+	if e > 0 {
+		n += int(e)
+	}
+	return n <= MaxDigits
 }
 
 // Mode is a rounding mode for converting a decimal to an integer count.

@@ -108,6 +108,27 @@ func TestFormatBoundsHostileExponents(t *testing.T) {
 	require.True(t, dec.InRange(decimal.New(15, -1)))
 }
 
+// TestInRangeIsWhatParsesBack holds InRange to its meaning: a value in its
+// shortest form (no trailing zeros in a fraction) is in range exactly when
+// its plain form parses back to it. A positive exponent writes its zeros,
+// so 1e1000, of one digit, needs 1001 written out.
+func TestInRangeIsWhatParsesBack(t *testing.T) {
+	nines := func(n int) *big.Int { // 10^n - 1: n digits
+		return new(big.Int).Sub(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil), big.NewInt(1))
+	}
+	for _, d := range []decimal.Decimal{
+		decimal.New(1, 999), decimal.New(1, 1000), decimal.New(123, 998), decimal.New(123, 997),
+		decimal.New(1, -1000), decimal.New(1, -1001),
+		decimal.NewFromBigInt(nines(1000), 0), decimal.NewFromBigInt(nines(1001), 0),
+		decimal.NewFromBigInt(nines(1000), -1000), decimal.NewFromBigInt(nines(999), 1), decimal.NewFromBigInt(nines(1000), 1),
+		decimal.New(0, 1000), decimal.New(0, -1000), decimal.New(-5, 0),
+	} {
+		back, err := dec.Parse(dec.Format(d))
+		parses := err == nil && back.Cmp(d) == 0
+		require.Equal(t, parses, dec.InRange(d), "%s (coefficient of %d digits, exponent %d)", dec.Format(d)[:min(20, len(dec.Format(d)))], d.NumDigits(), d.Exponent())
+	}
+}
+
 func TestRoundAndInt64(t *testing.T) {
 	v := decimal.New(-25, -1) // -2.5
 	for m, want := range map[dec.Mode]int64{dec.TowardZero: -2, dec.AwayFromZero: -3, dec.HalfEven: -2} {
