@@ -137,7 +137,9 @@ func (x *hashIndex) split(ti uint32) {
 		x.dir, x.shift = dir, x.shift-1
 	}
 	depth := t.depth + 1
-	x.tabs = append(x.tabs, hashTable{slots: offheap.Make[hslot](x.mem, maxTableSlots), depth: depth})
+	// As large as t: a table grown past maxTableSlots (see grow) may move
+	// more than maxTableSlots hashes to the new one.
+	x.tabs = append(x.tabs, hashTable{slots: offheap.Make[hslot](x.mem, len(t.slots)), depth: depth})
 	t = &x.tabs[ti] // append may have moved the tables
 	t.depth = depth
 	ni := uint32(len(x.tabs) - 1)

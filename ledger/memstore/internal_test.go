@@ -242,6 +242,40 @@ func TestHashIndexSharedTopBits(t *testing.T) {
 	}
 }
 
+// TestHashIndexSplitsAnOversizedTable grows a table past maxTableSlots with
+// hashes that share their top 32 bits, then adds random ones until other
+// tables split enough for the directory to allow splitting it too: more
+// than maxTableSlots of its hashes then move to the new table, which must
+// hold them (it was made maxTableSlots large, and the insert probed for a
+// free slot for ever). Every value stays findable.
+func TestHashIndexSplitsAnOversizedTable(t *testing.T) {
+	x := newHashIndex(offheap.New())
+	const hot = 40_000
+	for i := range uint64(hot) {
+		x.insert(0xFFFFFFFF<<32|i, i)
+	}
+	if n := len(x.table(0xFFFFFFFF << 32).slots); n <= maxTableSlots {
+		t.Fatalf("the shared-bits table has %d slots, not more than %d: the test does not reach its case", n, maxTableSlots)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	const random = 1_500_000
+	for i := range uint64(random) {
+		x.insert(r.Uint64(), hot+i)
+	}
+	for i := range uint64(hot) {
+		if v, ok := x.find(0xFFFFFFFF<<32|i, func(uint64) bool { return true }); !ok || v != i {
+			t.Fatalf("find(%d) = %d, %v", i, v, ok)
+		}
+	}
+	r = rand.New(rand.NewPCG(1, 2))
+	for i := range uint64(random) {
+		want := hot + i
+		if _, ok := x.find(r.Uint64(), func(v uint64) bool { return v == want }); !ok {
+			t.Fatalf("random value %d not found", i)
+		}
+	}
+}
+
 func TestHistoryPages(t *testing.T) {
 	var h history
 	const n = 3*pageSize + 7
