@@ -112,7 +112,9 @@ func (r *Receipt) Earning() Earning {
 // ErrLedger (the ledger failed; the credit may be pending: repeat the
 // call). ErrFollowUp comes with a valid receipt: the credit committed, but
 // feeding a consumer, publishing or settling the cap reservation
-// (CapSettler) failed; repeating the call completes it.
+// (CapSettler) failed; repeating the call completes it, and publishes the
+// credit's events again (the same IDs): its points, and the badges it
+// awarded, but not a level it reached, which Badges.Level tells.
 func (p *Programme) Earn(ctx context.Context, a carbon.Activity) (Receipt, error) {
 	const op = "Programme.Earn"
 	if err := a.Validate(); err != nil {
@@ -379,10 +381,16 @@ func (p *Programme) follow(ctx context.Context, op string, r *Receipt) error {
 		// Validated once here for all three, rather than by each Apply.
 		if p.badges != nil {
 			res, err := p.badges.apply(ctx, &e, publish)
-			if err != nil {
+			switch {
+			case err != nil:
 				errs = append(errs, err)
-			} else if res.Applied && publish {
+			case !publish:
+			case res.Applied:
 				events = badgeEvents(&res, r.CreditedAt, r.User, events)
+			case r.Replayed:
+				// Applied by an earlier call, whose publishing may have
+				// failed: tell of the badges it awarded again.
+				events, errs = p.awardEvents(ctx, &e, events, errs)
 			}
 		}
 		if p.boards != nil {
@@ -398,6 +406,23 @@ func (p *Programme) follow(ctx context.Context, op string, r *Receipt) error {
 	}
 	errs = p.publish(ctx, events, errs)
 	return followUp(op, errs)
+}
+
+// awardEvents appends the events of the badge levels e awarded when it was
+// applied: the same events, with the same IDs, that its first feed built.
+// (Its level change is not kept, so a repeat cannot tell of it again.)
+func (p *Programme) awardEvents(ctx context.Context, e *Earning, events []Event, errs []error) ([]Event, []error) {
+	awards, err := p.badges.Awards(ctx, e.User)
+	if err != nil {
+		return events, append(errs, err)
+	}
+	mine := BadgeResult{Awards: awards[:0]}
+	for _, a := range awards {
+		if a.Earning == e.Key() {
+			mine.Awards = append(mine.Awards, a)
+		}
+	}
+	return badgeEvents(&mine, e.CreditedAt, e.User, events), errs
 }
 
 // feed is follow's tail through the consumers' public Apply methods.

@@ -651,6 +651,38 @@ func (s *flakyBadgeStore) Update(ctx context.Context, u carbon.UserID, k rewards
 	return s.BadgeStore.Update(ctx, u, k, fn)
 }
 
+// An earn whose publishing failed after its badge was awarded tells of the
+// award when it is repeated, with the event the first call built: the
+// repeat completes the follow-ups, notifications included.
+func TestEarnRepeatPublishesItsAwards(t *testing.T) {
+	e := newEnv(t, nil)
+	a := trip(t, "t1", "u1", "10", progStart) // the first metro trip: badge "first-trip"
+	e.events.mu.Lock()
+	e.events.fail = true
+	e.events.mu.Unlock()
+	_, err := e.p.Earn(e.ctx, a)
+	require.ErrorIs(t, err, rewards.ErrFollowUp)
+	awards, err := e.badges.Awards(e.ctx, "u1")
+	require.NoError(t, err)
+	require.Len(t, awards, 1, "the award committed")
+	e.events.mu.Lock()
+	e.events.fail = false
+	e.events.mu.Unlock()
+
+	r, err := e.p.Earn(e.ctx, a)
+	require.NoError(t, err)
+	require.True(t, r.Replayed)
+	var ids []string
+	e.events.mu.Lock()
+	for _, ev := range e.events.events {
+		if ev.Type == rewards.EventBadgeAwarded {
+			ids = append(ids, ev.ID)
+		}
+	}
+	e.events.mu.Unlock()
+	require.Equal(t, []string{"badge.awarded/u1/first-trip/1"}, ids)
+}
+
 // A reversal takes the points and CO2e back, lowers the board and the
 // footprint, and happens once.
 func TestReverseEarning(t *testing.T) {
